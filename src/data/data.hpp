@@ -1,0 +1,81 @@
+// Owns the image data sets: IDX readers (gzip or raw), normalization, symmetric label noise.
+// Needs zlib only; knows nothing of MPI, HDF5 or Torch.
+// Safe across threads: functions are pure or only read files.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace sweep::data {
+
+// Images as stored on disk: count × channels × rows × cols bytes, row-major, planes first.
+struct ImageSet {
+    int64_t count = 0;
+    int channels = 1;
+    int rows = 0;
+    int cols = 0;
+    std::vector<uint8_t> pixels;
+
+    int64_t image_size() const { return int64_t{channels} * rows * cols; }
+};
+
+// A data set split, images with their class labels (0 .. class_count - 1).
+struct Split {
+    ImageSet images;
+    std::vector<uint8_t> labels;
+};
+
+struct Dataset {
+    std::string name;  // "mnist", "fashion-mnist"
+    int class_count = 10;
+    std::vector<std::string> class_names;
+    Split train;
+    Split test;
+};
+
+// Reads an IDX file (magic 0x0803 for images, 0x0801 for labels), gzip-compressed or raw
+// (detected from the content, not the name). Throws DataError naming the file, the byte
+// offset and what is wrong: bad magic, bad dimensions, truncated data, a cut gzip stream.
+ImageSet read_idx_images(const std::string& path);
+std::vector<uint8_t> read_idx_labels(const std::string& path, int class_count);
+
+// Reads only the header of an IDX file and returns its item count; used to validate the
+// data files of a whole plan before anything trains.
+int64_t read_idx_count(const std::string& path);
+
+// The four file names of an IDX data set, in a directory, trying ".gz" then raw:
+// train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz], t10k-...
+struct IdxFiles {
+    std::string train_images, train_labels, test_images, test_labels;
+};
+IdxFiles find_idx_files(const std::string& dir);  // throws DataError listing what is missing
+
+// Where a data set lives: explicit dir if not empty, else $SWEEP_DATA_DIR/<name>, else the
+// Debian package location for fashion-mnist. Throws DataError saying where it looked.
+std::string locate(const std::string& name, const std::string& explicit_dir);
+
+// Loads a whole IDX data set (checks that image and label counts agree in each split),
+// keeping only the first train_limit / test_limit examples when those are > 0.
+Dataset load_idx_dataset(const std::string& name, const std::string& dir, int64_t train_limit,
+                         int64_t test_limit);
+
+// Per-data-set normalization constants, computed over every pixel of the training split,
+// in units of pixel / 255.
+struct Normalization {
+    double mean = 0;
+    double std = 1;
+};
+Normalization compute_normalization(const ImageSet& train_images);
+
+// Symmetric label noise: in each class c exactly round(epsilon · n_c) labels, chosen at
+// random from rng_seed, move to a class drawn uniformly from the other classes.
+struct NoisyLabels {
+    std::vector<uint8_t> labels;
+    std::vector<int64_t> counts;  // class_count × class_count, [true][noisy], row-major
+};
+NoisyLabels apply_symmetric_noise(const std::vector<uint8_t>& labels, int class_count,
+                                  double epsilon, uint64_t rng_seed);
+
+}  // namespace sweep::data

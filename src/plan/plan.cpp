@@ -1,0 +1,461 @@
+#include "plan/plan.hpp"
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <sstream>
+
+#include "common/error.hpp"
+
+namespace sweep::plan {
+namespace {
+
+// Built-in defaults, used when neither the study's defaults nor a grid set a parameter.
+constexpr int64_t kDefaultEpochs = 10;
+constexpr int64_t kDefaultBatchSize = 64;        // training mini-batch, images
+constexpr int64_t kDefaultTestBatchSize = 1000;  // evaluation batch, images
+constexpr int64_t kDefaultSeed = 1;
+
+const std::vector<std::string> kDatasets = {"mnist", "fashion-mnist"};
+const std::vector<std::string> kOptimizers = {"sgd", "adam"};
+const std::vector<std::string> kTopLevelKeys = {"study",    "description", "output",
+                                                "defaults", "grids",       "grid"};
+
+enum class Kind { kText, kReal, kInteger };
+
+struct Parameter {
+    std::string name;
+    Kind kind;
+};
+
+const std::vector<Parameter> kParameters = {
+    {"dataset", Kind::kText},       {"data_dir", Kind::kText},
+    {"optimizer", Kind::kText},     {"lr", Kind::kReal},
+    {"gamma", Kind::kReal},         {"momentum", Kind::kReal},
+    {"epsilon", Kind::kReal},       {"epochs", Kind::kInteger},
+    {"batch_size", Kind::kInteger}, {"test_batch_size", Kind::kInteger},
+    {"train_size", Kind::kInteger}, {"test_size", Kind::kInteger},
+    {"seed", Kind::kInteger},
+};
+
+// Parameter values of one unit, each with the YAML node it came from (for error marks).
+using Assignment = std::map<std::string, YAML::Node>;
+
+class Reader {
+public:
+    explicit Reader(std::string source) : source_(std::move(source)) {}
+
+    [[noreturn]] void fail(const YAML::Node& node, const std::string& what) const {
+        const YAML::Mark mark = node.Mark();
+        if (mark.is_null()) throw ConfigError(fmt::format("{}: {}", source_, what));
+        throw ConfigError(
+            fmt::format("{}:{}:{}: {}", source_, mark.line + 1, mark.column + 1, what));
+    }
+
+    std::string text(const YAML::Node& node, const std::string& key) const;
+    double real(const YAML::Node& node, const std::string& key) const;
+    int64_t integer(const YAML::Node& node, const std::string& key) const;
+    void check_key(const YAML::Node& key_node, const std::vector<std::string>& known,
+                   const std::string& where) const;
+
+    const std::string& source() const { return source_; }
+
+private:
+    std::string plain_scalar(const YAML::Node& node, const std::string& key,
+                             const char* expected) const;
+
+    std::string source_;
+};
+
+size_t edit_distance(const std::string& a, const std::string& b) {
+    std::vector<size_t> row(b.size() + 1);
+    for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+    for (size_t i = 1; i <= a.size(); ++i) {
+        size_t diagonal = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= b.size(); ++j) {
+            const size_t above = row[j];
+            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1])});
+            diagonal = above;
+        }
+    }
+    return row[b.size()];
+}
+
+std::string suggestion(const std::string& key, const std::vector<std::string>& known) {
+    std::string best;
+    size_t best_distance = 3;  // farther than this is no longer a typo
+    for (const std::string& candidate : known) {
+        const size_t distance = edit_distance(key, candidate);
+        if (distance < best_distance) {
+            best = candidate;
+            best_distance = distance;
+        }
+    }
+    return best.empty() ? "" : fmt::format(" (did you mean '{}'?)", best);
+}
+
+std::string join(const std::vector<std::string>& words) {
+    std::string out;
+    for (const std::string& word : words) out += (out.empty() ? "" : ", ") + word;
+    return out;
+}
+
+void Reader::check_key(const YAML::Node& key_node, const std::vector<std::string>& known,
+                       const std::string& where) const {
+    const std::string key = key_node.as<std::string>();
+    if (std::find(known.begin(), known.end(), key) != known.end()) return;
+    fail(key_node, fmt::format("{}: unknown key in {}{}; known keys: {}", key, where,
+                               suggestion(key, known), join(known)));
+}
+
+std::string Reader::plain_scalar(const YAML::Node& node, const std::string& key,
+                                 const char* expected) const {
+    if (node.IsNull()) fail(node, fmt::format("{}: expected {}, got nothing", key, expected));
+    if (!node.IsScalar())
+        fail(node, fmt::format("{}: expected {}, got a list or map", key, expected));
+    // yaml-cpp tags quoted scalars "!": a quoted "0.01" is text, not a number.
+    if (node.Tag() == "!")
+        fail(node,
+             fmt::format("{}: expected {}, got quoted text \"{}\"", key, expected, node.Scalar()));
+    return node.Scalar();
+}
+
+std::string Reader::text(const YAML::Node& node, const std::string& key) const {
+    if (node.IsNull()) fail(node, fmt::format("{}: expected text, got nothing", key));
+    if (!node.IsScalar()) fail(node, fmt::format("{}: expected text, got a list or map", key));
+    if (node.Scalar().empty()) fail(node, fmt::format("{}: expected text, got nothing", key));
+    return node.Scalar();
+}
+
+// Numbers follow the YAML 1.2 core schema: "010" is ten, never octal; "1e-3" is 0.001.
+double Reader::real(const YAML::Node& node, const std::string& key) const {
+    static const std::regex kReal(R"([-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?)");
+    const std::string scalar = plain_scalar(node, key, "a number");
+    if (!std::regex_match(scalar, kReal)) {
+        fail(node, fmt::format("{}: expected a number, got \"{}\"", key, scalar));
+    }
+    const char* begin = scalar.data() + (scalar[0] == '+');
+    double value = 0;
+    const auto [end, error] = std::from_chars(begin, scalar.data() + scalar.size(), value);
+    if (error != std::errc() || end != scalar.data() + scalar.size()) {
+        fail(node, fmt::format("{}: number out of range: {}", key, scalar));
+    }
+    return value;
+}
+
+int64_t Reader::integer(const YAML::Node& node, const std::string& key) const {
+    static const std::regex kInteger(R"([-+]?[0-9]+)");
+    const std::string scalar = plain_scalar(node, key, "an integer");
+    if (!std::regex_match(scalar, kInteger)) {
+        fail(node, fmt::format("{}: expected an integer, got \"{}\"", key, scalar));
+    }
+    const char* begin = scalar.data() + (scalar[0] == '+');
+    int64_t value = 0;
+    const auto [end, error] = std::from_chars(begin, scalar.data() + scalar.size(), value);
+    if (error != std::errc() || end != scalar.data() + scalar.size()) {
+        fail(node, fmt::format("{}: integer out of range: {}", key, scalar));
+    }
+    return value;
+}
+
+const Parameter* find_parameter(const std::string& name) {
+    for (const Parameter& parameter : kParameters) {
+        if (parameter.name == name) return &parameter;
+    }
+    return nullptr;
+}
+
+std::vector<std::string> names_of_parameters() {
+    std::vector<std::string> names;
+    for (const Parameter& parameter : kParameters) names.push_back(parameter.name);
+    return names;
+}
+
+void require_one_of(const Reader& reader, const YAML::Node& node, const std::string& key,
+                    const std::string& value, const std::vector<std::string>& allowed) {
+    if (std::find(allowed.begin(), allowed.end(), value) != allowed.end()) return;
+    reader.fail(node, fmt::format("{}: unknown value \"{}\"{}; expected one of: {}", key, value,
+                                  suggestion(value, allowed), join(allowed)));
+}
+
+// Sets one field of the unit from its node, checking type and range.
+void apply(const Reader& reader, const std::string& key, const YAML::Node& node, Unit& unit) {
+    auto real_at_least = [&](double minimum, bool inclusive, double below) {
+        const double value = reader.real(node, key);
+        const bool low_ok = inclusive ? value >= minimum : value > minimum;
+        if (!low_ok || !(value < below)) {
+            reader.fail(
+                node,
+                fmt::format("{}: {} is out of range {}{}, {}{}", key, value, inclusive ? "[" : "(",
+                            minimum, below == HUGE_VAL ? "inf" : fmt::format("{}", below), ")"));
+        }
+        return value;
+    };
+    auto integer_at_least = [&](int64_t minimum) {
+        const int64_t value = reader.integer(node, key);
+        if (value < minimum) {
+            reader.fail(node, fmt::format("{}: must be at least {}, got {}", key, minimum, value));
+        }
+        return value;
+    };
+
+    if (key == "dataset") {
+        unit.dataset = reader.text(node, key);
+        require_one_of(reader, node, key, unit.dataset, kDatasets);
+    } else if (key == "data_dir") {
+        unit.data_dir = reader.text(node, key);
+    } else if (key == "optimizer") {
+        unit.optimizer = reader.text(node, key);
+        require_one_of(reader, node, key, unit.optimizer, kOptimizers);
+    } else if (key == "lr") {
+        unit.lr = real_at_least(0, false, HUGE_VAL);
+    } else if (key == "gamma") {
+        unit.gamma = real_at_least(0, true, HUGE_VAL);
+    } else if (key == "momentum") {
+        unit.momentum = real_at_least(0, true, 1);
+    } else if (key == "epsilon") {
+        unit.epsilon = real_at_least(0, true, 1);
+    } else if (key == "epochs") {
+        unit.epochs = integer_at_least(1);
+    } else if (key == "batch_size") {
+        unit.batch_size = integer_at_least(1);
+    } else if (key == "test_batch_size") {
+        unit.test_batch_size = integer_at_least(1);
+    } else if (key == "train_size") {
+        unit.train_size = integer_at_least(0);
+    } else if (key == "test_size") {
+        unit.test_size = integer_at_least(0);
+    } else if (key == "seed") {
+        unit.seed = integer_at_least(0);
+    }
+}
+
+Assignment read_defaults(const Reader& reader, const YAML::Node& defaults) {
+    if (!defaults.IsMap()) reader.fail(defaults, "defaults: expected a map of parameters");
+    Assignment assignment;
+    for (const auto& entry : defaults) {
+        reader.check_key(entry.first, parameter_names(), "defaults");
+        assignment[entry.first.as<std::string>()] = entry.second;
+    }
+    return assignment;
+}
+
+// One grid dimension: the alternatives it offers, each a partial assignment.
+using Dimension = std::vector<Assignment>;
+
+Dimension read_dimension(const Reader& reader, const YAML::Node& key_node,
+                         const YAML::Node& value) {
+    const std::string key = key_node.as<std::string>();
+    const bool is_parameter = find_parameter(key) != nullptr;
+    Dimension dimension;
+
+    if (value.IsScalar()) {
+        reader.check_key(key_node, parameter_names(), "a grid");
+        return {Assignment{{key, value}}};
+    }
+    if (!value.IsSequence()) {
+        reader.fail(value, fmt::format("{}: expected a value, a list of values or a list of "
+                                       "maps (bundles)",
+                                       key));
+    }
+    if (value.size() == 0) reader.fail(value, fmt::format("{}: empty list", key));
+
+    const bool bundles = value[0].IsMap();
+    if (!bundles) reader.check_key(key_node, parameter_names(), "a grid");
+    if (bundles && is_parameter) {
+        reader.fail(value, fmt::format("{}: a parameter takes values, not maps", key));
+    }
+    for (const YAML::Node& item : value) {
+        if (item.IsMap() != bundles) {
+            reader.fail(item, fmt::format("{}: mixes maps and values in one list", key));
+        }
+        if (!bundles) {
+            dimension.push_back(Assignment{{key, item}});
+            continue;
+        }
+        Assignment bundle;
+        for (const auto& entry : item) {
+            reader.check_key(entry.first, parameter_names(), fmt::format("bundle '{}'", key));
+            bundle[entry.first.as<std::string>()] = entry.second;
+        }
+        if (bundle.empty()) reader.fail(item, fmt::format("{}: empty bundle", key));
+        dimension.push_back(bundle);
+    }
+    return dimension;
+}
+
+// Crosses the grid's dimensions, the first one varying slowest.
+std::vector<Assignment> expand_grid(const Reader& reader, const YAML::Node& grid) {
+    if (!grid.IsMap()) reader.fail(grid, "grid: expected a map of parameters to values");
+    if (grid.size() == 0) reader.fail(grid, "grid: empty grid");
+
+    std::vector<Assignment> points = {Assignment{}};
+    for (const auto& entry : grid) {
+        const Dimension dimension = read_dimension(reader, entry.first, entry.second);
+        std::vector<Assignment> crossed;
+        for (const Assignment& point : points) {
+            for (const Assignment& choice : dimension) {
+                Assignment merged = point;
+                for (const auto& [key, node] : choice) {
+                    if (merged.count(key)) {
+                        reader.fail(node, fmt::format("{}: set twice in one grid (also at line {})",
+                                                      key, merged[key].Mark().line + 1));
+                    }
+                    merged[key] = node;
+                }
+                crossed.push_back(std::move(merged));
+            }
+        }
+        points = std::move(crossed);
+    }
+    return points;
+}
+
+Unit make_unit(const Reader& reader, const YAML::Node& grid, const Assignment& defaults,
+               const Assignment& point) {
+    Unit unit;
+    unit.epochs = kDefaultEpochs;
+    unit.batch_size = kDefaultBatchSize;
+    unit.test_batch_size = kDefaultTestBatchSize;
+    unit.seed = kDefaultSeed;
+    for (const auto& [key, node] : defaults) apply(reader, key, node, unit);
+    for (const auto& [key, node] : point) apply(reader, key, node, unit);
+
+    // Adam has no momentum parameter: one set for the grid is a mistake, one inherited
+    // from the defaults (meant for the SGD units) does not apply.
+    if (unit.optimizer != "sgd") {
+        if (point.count("momentum")) {
+            reader.fail(point.at("momentum"), fmt::format("momentum: applies to sgd only, not "
+                                                          "to {}",
+                                                          unit.optimizer));
+        }
+        unit.momentum = 0;
+    }
+    for (const char* required : {"dataset", "optimizer", "lr"}) {
+        if (!defaults.count(required) && !point.count(required)) {
+            reader.fail(grid, fmt::format("{}: no value for a unit of this grid; set it in "
+                                          "defaults or in the grid",
+                                          required));
+        }
+    }
+    return unit;
+}
+
+std::string shortest(double value) {
+    return fmt::format("{}", value);
+}
+
+uint64_t fnv1a(const std::string& text, uint64_t hash = 0xcbf29ce484222325ULL) {
+    for (const unsigned char byte : text) {
+        hash ^= byte;
+        hash *= 0x100000001b3ULL;
+    }
+    return hash;
+}
+
+// FNV-1a alone leaves similar texts with similar hashes; a final mix spreads them.
+uint64_t mix(uint64_t z) {
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+std::string read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw ConfigError(fmt::format("{}: cannot open the study file", path));
+    std::ostringstream content;
+    content << in.rdbuf();
+    return content.str();
+}
+
+}  // namespace
+
+const std::vector<std::string>& parameter_names() {
+    static const std::vector<std::string> kNames = names_of_parameters();
+    return kNames;
+}
+
+std::string Unit::setting_key() const {
+    return fmt::format(
+        "dataset={};optimizer={};lr={};gamma={};momentum={};epsilon={};epochs={};"
+        "batch_size={};test_batch_size={};train_size={};test_size={}",
+        dataset, optimizer, shortest(lr), shortest(gamma), shortest(momentum), shortest(epsilon),
+        epochs, batch_size, test_batch_size, train_size, test_size);
+}
+
+std::string Unit::identity() const {
+    return fmt::format("{};seed={}", setting_key(), seed);
+}
+
+std::string Unit::id() const {
+    return fmt::format("{:016x}", mix(fnv1a(identity())));
+}
+
+std::string Study::plan_hash() const {
+    uint64_t hash = fnv1a(name);
+    for (const Unit& unit : units) hash = fnv1a(unit.identity() + "\n", hash);
+    return fmt::format("{:016x}", mix(hash));
+}
+
+Study parse_study(const std::string& yaml_text, const std::string& source_name) {
+    const Reader reader(source_name);
+    YAML::Node root;
+    try {
+        root = YAML::Load(yaml_text);
+    } catch (const YAML::ParserException& error) {
+        throw ConfigError(fmt::format("{}:{}:{}: YAML syntax error: {}", source_name,
+                                      error.mark.line + 1, error.mark.column + 1, error.msg));
+    }
+    if (!root.IsMap()) reader.fail(root, "expected a map with keys study, defaults, grids");
+    for (const auto& entry : root) reader.check_key(entry.first, kTopLevelKeys, "the study");
+
+    Study study;
+    study.source_path = source_name;
+    study.yaml_text = yaml_text;
+    if (!root["study"]) reader.fail(root, "study: missing; give the study a name");
+    study.name = reader.text(root["study"], "study");
+    study.output = root["output"] ? reader.text(root["output"], "output")
+                                  : fmt::format("results/{}.h5", study.name);
+
+    const Assignment defaults =
+        root["defaults"] ? read_defaults(reader, root["defaults"]) : Assignment{};
+    if (root["grid"] && root["grids"])
+        reader.fail(root["grid"],
+                    "grid: give grid or grids, "
+                    "not both");
+    std::vector<YAML::Node> grids;
+    if (root["grid"]) grids.push_back(root["grid"]);
+    if (root["grids"]) {
+        if (!root["grids"].IsSequence()) reader.fail(root["grids"], "grids: expected a list");
+        for (const YAML::Node& grid : root["grids"]) grids.push_back(grid);
+    }
+    if (grids.empty()) reader.fail(root, "grids: missing or empty; the study has no units");
+
+    std::map<std::string, int64_t> seen;  // identity → unit index, to reject duplicates
+    for (const YAML::Node& grid : grids) {
+        for (const Assignment& point : expand_grid(reader, grid)) {
+            Unit unit = make_unit(reader, grid, defaults, point);
+            unit.index = static_cast<int64_t>(study.units.size());
+            const auto [previous, inserted] = seen.emplace(unit.identity(), unit.index);
+            if (!inserted) {
+                reader.fail(grid, fmt::format("duplicate unit: unit {} repeats unit {} ({})",
+                                              unit.index, previous->second, unit.identity()));
+            }
+            study.units.push_back(std::move(unit));
+        }
+    }
+    return study;
+}
+
+Study load_study(const std::string& path) {
+    return parse_study(read_file(path), path);
+}
+
+}  // namespace sweep::plan

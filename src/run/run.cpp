@@ -1,0 +1,413 @@
+#include "run/run.hpp"
+
+#include <fmt/format.h>
+#include <mpi.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <deque>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <thread>
+
+#include "common/error.hpp"
+#include "data/data.hpp"
+#include "plan/plan.hpp"
+#include "run/log.hpp"
+#include "store/store.hpp"
+#include "train/train.hpp"
+
+namespace sweep::run {
+namespace {
+
+constexpr int kTagReport = 1;  // worker → scheduler: ready, done or failed
+constexpr int kTagAssign = 2;  // scheduler → worker: a unit index, or kNoMoreUnits
+constexpr int64_t kNoMoreUnits = -1;
+// How long a waiting rank sleeps between polls. Open MPI's blocking receive spins a core;
+// polling every few milliseconds costs nothing next to units that train for seconds.
+constexpr auto kPollInterval = std::chrono::milliseconds(2);
+
+using Clock = std::chrono::steady_clock;
+
+constexpr int kClasses = 10;  // every data set sweep reads has ten classes
+
+enum class ReportKind : int32_t { kReady = 0, kDone = 1, kFailed = 2 };
+
+// Sent as raw bytes: every rank runs the same binary.
+struct Report {
+    ReportKind kind = ReportKind::kReady;
+    int32_t rank = 0;
+    int64_t index = kNoMoreUnits;
+    double accuracy = 0;
+    double seconds = 0;
+    char where[96] = {};  // "host: device", sent with kReady
+};
+
+// An input error every rank found alike: reported once by rank 0, not via MPI_Abort.
+class AgreedError : public Error {
+public:
+    using Error::Error;
+};
+
+int world_rank() {
+    int rank = 0;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    return rank;
+}
+
+int world_size() {
+    int size = 1;
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    return size;
+}
+
+void wait_quietly(MPI_Request& request, MPI_Status* status) {
+    int done = 0;
+    while (true) {
+        MPI_Test(&request, &done, status);
+        if (done) return;
+        std::this_thread::sleep_for(kPollInterval);
+    }
+}
+
+void barrier_quietly() {
+    MPI_Request request;
+    MPI_Ibarrier(MPI_COMM_WORLD, &request);
+    wait_quietly(request, MPI_STATUS_IGNORE);
+}
+
+// Runs a step on every rank; if it fails anywhere, every rank throws the same AgreedError,
+// carrying the message of the lowest failing rank, so no rank waits in a later collective.
+void agree(const std::function<void()>& step) {
+    int code = 0;
+    std::string message;
+    try {
+        step();
+    } catch (const Error& error) {
+        code = error.code();
+        message = error.what();
+    } catch (const std::exception& error) {
+        code = kExitInternal;
+        message = error.what();
+    }
+    const int rank = world_rank(), size = world_size();
+    int local[2] = {code != 0 ? size - rank : 0, rank};
+    int global[2] = {0, 0};
+    MPI_Allreduce(local, global, 1, MPI_2INT, MPI_MAXLOC, MPI_COMM_WORLD);
+    if (global[0] == 0) return;
+
+    const int root = size - global[0];
+    MPI_Bcast(&code, 1, MPI_INT, root, MPI_COMM_WORLD);
+    int length = static_cast<int>(message.size());
+    MPI_Bcast(&length, 1, MPI_INT, root, MPI_COMM_WORLD);
+    message.resize(static_cast<size_t>(length));
+    MPI_Bcast(message.data(), length, MPI_CHAR, root, MPI_COMM_WORLD);
+    throw AgreedError(message, static_cast<ExitCode>(code));
+}
+
+std::string host_name() {
+    char name[256] = {};
+    gethostname(name, sizeof name - 1);
+    return name;
+}
+
+std::string describe(const plan::Unit& unit) {
+    return fmt::format("unit {} ({} {} lr={} gamma={} epsilon={} seed={})", unit.index,
+                       unit.dataset, unit.optimizer, unit.lr, unit.gamma, unit.epsilon, unit.seed);
+}
+
+// Checks every data set of the plan (files present, headers sound, sizes available) and
+// returns what the result file needs to size each unit's test outputs.
+std::map<std::string, store::DatasetShape> check_data(const plan::Study& study) {
+    std::map<std::string, std::string> directories;
+    std::map<std::string, int64_t> train_counts;
+    std::map<std::string, store::DatasetShape> shapes;
+    for (const plan::Unit& unit : study.units) {
+        const auto [known, inserted] = directories.emplace(unit.dataset, unit.data_dir);
+        if (!inserted && known->second != unit.data_dir) {
+            throw ConfigError(
+                fmt::format("{}: data_dir: {} has two data directories, '{}' and "
+                            "'{}'",
+                            study.source_path, unit.dataset, known->second, unit.data_dir));
+        }
+        if (inserted) {
+            const data::IdxFiles files =
+                data::find_idx_files(data::locate(unit.dataset, unit.data_dir));
+            train_counts[unit.dataset] = data::read_idx_count(files.train_labels);
+            shapes[unit.dataset] = {data::read_idx_count(files.test_labels), kClasses};
+        }
+        const int64_t train_count = train_counts[unit.dataset];
+        const int64_t test_count = shapes[unit.dataset].test_count;
+        if (unit.train_size > train_count || unit.test_size > test_count) {
+            throw ConfigError(fmt::format(
+                "{}: {}: train_size {} / test_size {} exceed the {} training and {} test "
+                "images of {}",
+                study.source_path, describe(unit), unit.train_size, unit.test_size, train_count,
+                test_count, unit.dataset));
+        }
+    }
+    return shapes;
+}
+
+store::Provenance provenance() {
+    char mpi_version[MPI_MAX_LIBRARY_VERSION_STRING] = {};
+    int length = 0;
+    MPI_Get_library_version(mpi_version, &length);
+    std::string mpi_text(mpi_version, static_cast<size_t>(length));
+    mpi_text = mpi_text.substr(0, mpi_text.find_first_of(",\n"));
+    return {{"torch_version", train::torch_version()}, {"mpi_version", mpi_text}};
+}
+
+// Where this worker trains: its index among the workers of its node picks a CUDA device;
+// without CUDA, the node's cores are shared out among its workers, the remainder first.
+train::Device pick_device(bool rank0_trains, int requested_threads) {
+    MPI_Comm node;
+    MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
+    MPI_Comm workers;
+    const bool is_worker = rank0_trains || world_rank() != 0;
+    MPI_Comm_split(node, is_worker ? 0 : 1, world_rank(), &workers);
+    int local_index = 0, local_workers = 1;
+    MPI_Comm_rank(workers, &local_index);
+    MPI_Comm_size(workers, &local_workers);
+    MPI_Comm_free(&workers);
+    MPI_Comm_free(&node);
+
+    train::Device device;
+    const int cuda = train::cuda_device_count();
+    if (cuda > 0) {
+        device.cuda = true;
+        device.index = local_index % cuda;
+        return device;
+    }
+    const int cores = std::max(1u, std::thread::hardware_concurrency());
+    const int share = cores / local_workers + (local_index < cores % local_workers ? 1 : 0);
+    device.threads = requested_threads > 0 ? requested_threads : std::max(1, share);
+    return device;
+}
+
+// Trains units on one rank, keeping each data set in memory once loaded.
+class Worker {
+public:
+    Worker(store::RunFile& file, const plan::Study& study, train::Device device)
+        : file_(file), study_(study), device_(device), host_(host_name()) {
+        if (!device_.cuda) train::set_cpu_threads(device_.threads);
+    }
+
+    std::string where() const { return fmt::format("{}: {}", host_, device_.describe()); }
+
+    // Trains one unit and stores it; returns the report for the scheduler.
+    Report train(int64_t index) {
+        const plan::Unit& unit = study_.units.at(static_cast<size_t>(index));
+        spdlog::debug("{} started", describe(unit));
+        store::Outcome outcome{0, 0, 0, world_rank(), host_, device_.describe(), ""};
+        Report report;
+        report.rank = world_rank();
+        report.index = index;
+        const Clock::time_point start = Clock::now();
+        try {
+            const train::UnitResult result = train::train_unit(unit, prepared(unit), device_);
+            outcome.final_test_accuracy = result.curves.back().test_accuracy;
+            outcome.final_test_loss = result.curves.back().test_loss;
+            outcome.seconds = result.seconds;
+            file_.write_done(index, result, outcome);
+            report.kind = ReportKind::kDone;
+        } catch (const Error&) {
+            throw;  // data or store trouble is not the unit's fault: stop the sweep
+        } catch (const std::exception& error) {
+            // A NaN loss, an out-of-memory or a Torch error: record it, go on.
+            outcome.error = std::string(error.what()).substr(0, 255);
+            outcome.error = outcome.error.substr(0, outcome.error.find('\n'));
+            outcome.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+            file_.write_failed(index, outcome);
+            report.kind = ReportKind::kFailed;
+            spdlog::warn("{} failed: {}", describe(unit), outcome.error);
+        }
+        report.accuracy = outcome.final_test_accuracy;
+        report.seconds = outcome.seconds;
+        return report;
+    }
+
+private:
+    const train::PreparedData& prepared(const plan::Unit& unit) {
+        const std::string key =
+            fmt::format("{}|{}|{}", unit.dataset, unit.train_size, unit.test_size);
+        auto found = prepared_.find(key);
+        if (found != prepared_.end()) return *found->second.second;
+        const std::string dir = data::locate(unit.dataset, unit.data_dir);
+        auto dataset = std::make_unique<data::Dataset>(
+            data::load_idx_dataset(unit.dataset, dir, unit.train_size, unit.test_size));
+        auto ready = std::make_unique<train::PreparedData>(*dataset, device_);
+        spdlog::debug("loaded {} from {}: {} training and {} test images", unit.dataset, dir,
+                      dataset->train.images.count, dataset->test.images.count);
+        auto& slot = prepared_[key];
+        slot = {std::move(dataset), std::move(ready)};
+        return *slot.second;
+    }
+
+    store::RunFile& file_;
+    const plan::Study& study_;
+    train::Device device_;
+    std::string host_;
+    std::map<std::string,
+             std::pair<std::unique_ptr<data::Dataset>, std::unique_ptr<train::PreparedData>>>
+        prepared_;
+};
+
+// Rank 0's account of the sweep, for the log.
+class Progress {
+public:
+    Progress(const plan::Study& study, size_t to_train)
+        : study_(study), to_train_(to_train), start_(Clock::now()) {}
+
+    void record(const Report& report) {
+        const plan::Unit& unit = study_.units.at(static_cast<size_t>(report.index));
+        ++finished_;
+        if (report.kind == ReportKind::kFailed) {
+            ++failed_;
+            spdlog::warn("{} failed on rank {} (reason in the result file's outcomes table)",
+                         describe(unit), report.rank);
+        }
+        const double elapsed = std::chrono::duration<double>(Clock::now() - start_).count();
+        const double eta = elapsed / finished_ * (to_train_ - finished_);
+        if (report.kind == ReportKind::kDone) {
+            spdlog::info(
+                "{} done on rank {}: test accuracy {:.3f} %, {:.1f} s; {}/{} units, "
+                "elapsed {:.0f} s, about {:.0f} s left",
+                describe(unit), report.rank, 100 * report.accuracy, report.seconds, finished_,
+                to_train_, elapsed, eta);
+        }
+    }
+
+    size_t failed() const { return failed_; }
+    double elapsed() const { return std::chrono::duration<double>(Clock::now() - start_).count(); }
+
+private:
+    const plan::Study& study_;
+    size_t to_train_;
+    size_t finished_ = 0;
+    size_t failed_ = 0;
+    Clock::time_point start_;
+};
+
+void schedule(std::deque<int64_t> pending, Progress& progress) {
+    int active_workers = world_size() - 1;
+    while (active_workers > 0) {
+        Report report;
+        MPI_Request request;
+        MPI_Status status;
+        MPI_Irecv(&report, sizeof report, MPI_BYTE, MPI_ANY_SOURCE, kTagReport, MPI_COMM_WORLD,
+                  &request);
+        wait_quietly(request, &status);
+        if (report.kind == ReportKind::kReady) {
+            spdlog::info("rank {} ready on {}", report.rank, report.where);
+        } else {
+            progress.record(report);
+        }
+
+        int64_t next = kNoMoreUnits;
+        if (!pending.empty()) {
+            next = pending.front();
+            pending.pop_front();
+        } else {
+            --active_workers;
+        }
+        MPI_Send(&next, 1, MPI_INT64_T, status.MPI_SOURCE, kTagAssign, MPI_COMM_WORLD);
+    }
+}
+
+void work(Worker& worker) {
+    Report report;
+    report.rank = world_rank();
+    const std::string where = worker.where();
+    std::strncpy(report.where, where.c_str(), sizeof report.where - 1);
+    while (true) {
+        MPI_Send(&report, sizeof report, MPI_BYTE, 0, kTagReport, MPI_COMM_WORLD);
+        int64_t index = kNoMoreUnits;
+        MPI_Request request;
+        MPI_Irecv(&index, 1, MPI_INT64_T, 0, kTagAssign, MPI_COMM_WORLD, &request);
+        wait_quietly(request, MPI_STATUS_IGNORE);
+        if (index == kNoMoreUnits) return;
+        report = worker.train(index);
+    }
+}
+
+int sweep_collectively(const Options& options) {
+    const int rank = world_rank(), size = world_size();
+    plan::Study study;
+    std::map<std::string, store::DatasetShape> shapes;
+    agree([&] {
+        study = plan::load_study(options.study_path);
+        if (!options.output.empty()) study.output = options.output;
+        shapes = check_data(study);
+    });
+
+    agree([&] {
+        if (rank != 0) return;
+        const std::filesystem::path parent = std::filesystem::path(study.output).parent_path();
+        std::error_code error;
+        if (!parent.empty()) std::filesystem::create_directories(parent, error);
+        if (error) {
+            throw StoreError(fmt::format("{}: cannot create the output directory: {}",
+                                         parent.string(), error.message()));
+        }
+    });
+    std::unique_ptr<store::RunFile> file;
+    agree([&] {
+        file = std::make_unique<store::RunFile>(study.output, study, shapes, provenance(),
+                                                MPI_COMM_WORLD);
+    });
+
+    std::deque<int64_t> pending;
+    for (size_t i = 0; i < study.units.size(); ++i) {
+        if (file->initial_status()[i] == store::Status::kPending) pending.push_back(i);
+    }
+    const size_t done_before = study.units.size() - pending.size();
+    if (rank == 0) {
+        spdlog::info("{}: study {}, {} units; {} {}, {} to train on {} worker rank(s)",
+                     options.study_path, study.name, study.units.size(), study.output,
+                     file->created() ? "created" : "reopened", pending.size(),
+                     size == 1 ? 1 : size - 1);
+        if (done_before > 0)
+            spdlog::info("{} units already done or failed are skipped", done_before);
+    }
+
+    Progress progress(study, pending.size());
+    const train::Device device = pick_device(size == 1, options.threads);
+    if (size == 1) {
+        Worker worker(*file, study, device);
+        spdlog::info("training on {}", worker.where());
+        for (int64_t index : pending) progress.record(worker.train(index));
+    } else if (rank == 0) {
+        schedule(pending, progress);
+    } else {
+        Worker worker(*file, study, device);
+        work(worker);
+    }
+
+    barrier_quietly();
+    file->close();
+    int failed = static_cast<int>(progress.failed());
+    MPI_Bcast(&failed, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    if (rank == 0) {
+        spdlog::info("finished in {:.1f} s: {} trained, {} failed, {} skipped; results in {}",
+                     progress.elapsed(), pending.size() - failed, failed, done_before,
+                     study.output);
+    }
+    return failed > 0 ? kExitUnitsFailed : kExitOk;
+}
+
+}  // namespace
+
+int run_sweep(const Options& options) {
+    try {
+        return sweep_collectively(options);
+    } catch (const AgreedError& error) {
+        if (world_rank() == 0) spdlog::error("{}", error.what());
+        return error.code();
+    }
+}
+
+}  // namespace sweep::run

@@ -1,0 +1,21 @@
+// Owns the MPI side of a sweep: rank roles, the dispatch protocol, device pinning.
+// Needs MPI, the store and the trainer. Every function here is collective over
+// MPI_COMM_WORLD unless it says otherwise.
+#pragma once
+
+#include <string>
+
+namespace sweep::run {
+
+struct Options {
+    std::string study_path;
+    std::string output;  // overrides the study's output when not empty
+    int threads = 0;     // CPU intra-op threads per worker; 0 shares the node's cores fairly
+};
+
+// Runs the study: with one rank it trains every pending unit itself; with more, rank 0
+// dispatches units to the others as they ask. Returns the process exit code (ExitCode).
+// Input errors found on every rank alike are reported once, by rank 0, and returned.
+int run_sweep(const Options& options);
+
+}  // namespace sweep::run

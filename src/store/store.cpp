@@ -1,0 +1,590 @@
+#include "store/store.hpp"
+
+#include <fmt/format.h>
+#include <hdf5.h>
+#include <sys/stat.h>
+
+#include <cstring>
+#include <ctime>
+
+#include "common/error.hpp"
+
+namespace sweep::store {
+namespace {
+
+// Layout version written to the root attribute "format"; bump when the layout changes.
+constexpr const char* kFormat = "sweep-results-1";
+// Attributes live in the object header, whose limit is 64 KiB; keep room for the others.
+constexpr size_t kMaxAttributeBytes = 60000;
+
+constexpr size_t kIdBytes = 17;  // 16 hex digits and a terminating zero
+constexpr size_t kNameBytes = 32;
+constexpr size_t kHostBytes = 64;
+constexpr size_t kErrorBytes = 256;
+
+// ---- error handling: every call is checked and throws with HDF5's own message ----
+
+herr_t collect_message(unsigned depth, const H5E_error2_t* entry, void* out) {
+    auto* text = static_cast<std::string*>(out);
+    if (depth == 0) *text = entry->desc ? entry->desc : "";  // the innermost cause
+    return 0;
+}
+
+std::string hdf5_message() {
+    std::string text;
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, collect_message, &text);
+    return text.empty() ? "no detail from HDF5" : text;
+}
+
+[[noreturn]] void fail(const std::string& path, const char* call) {
+    throw StoreError(fmt::format("{}: {} failed: {}", path, call, hdf5_message()));
+}
+
+hid_t check(hid_t id, const std::string& path, const char* call) {
+    if (id < 0) fail(path, call);
+    return id;
+}
+
+void check(herr_t status, const std::string& path, const char* call) {
+    if (status < 0) fail(path, call);
+}
+
+// Owns one HDF5 identifier and closes it with the matching H5?close.
+class Handle {
+public:
+    Handle() = default;
+    Handle(hid_t id, herr_t (*closer)(hid_t)) : id_(id), closer_(closer) {}
+    Handle(Handle&& other) noexcept : id_(other.id_), closer_(other.closer_) { other.id_ = -1; }
+    Handle& operator=(Handle&& other) noexcept {
+        std::swap(id_, other.id_);
+        std::swap(closer_, other.closer_);
+        return *this;
+    }
+    ~Handle() {
+        if (id_ >= 0) closer_(id_);
+    }
+    hid_t get() const { return id_; }
+
+private:
+    hid_t id_ = -1;
+    herr_t (*closer_)(hid_t) = nullptr;
+};
+
+void silence_hdf5_printing() {
+    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+}
+
+// ---- memory layouts of the compound tables ----
+
+struct UnitRow {
+    int64_t index;
+    char id[kIdBytes];
+    char dataset[kNameBytes];
+    char optimizer[kNameBytes];
+    double lr, gamma, momentum, epsilon;
+    int64_t epochs, batch_size, test_batch_size, train_size, test_size, seed;
+};
+
+struct OutcomeRow {
+    double final_test_accuracy, final_test_loss, seconds;
+    int32_t rank;
+    char host[kHostBytes];
+    char device[kNameBytes];
+    char error[kErrorBytes];
+};
+
+Handle string_type(size_t bytes) {
+    Handle type(H5Tcopy(H5T_C_S1), H5Tclose);
+    H5Tset_size(type.get(), bytes);
+    H5Tset_strpad(type.get(), H5T_STR_NULLTERM);
+    H5Tset_cset(type.get(), H5T_CSET_UTF8);
+    return type;
+}
+
+#define SWEEP_MEMBER(type_id, Row, field, member_type) \
+    H5Tinsert(type_id, #field, HOFFSET(Row, field), member_type)
+
+Handle unit_row_type() {
+    Handle type(H5Tcreate(H5T_COMPOUND, sizeof(UnitRow)), H5Tclose);
+    const hid_t t = type.get();
+    Handle id = string_type(kIdBytes), name = string_type(kNameBytes);
+    SWEEP_MEMBER(t, UnitRow, index, H5T_NATIVE_INT64);
+    SWEEP_MEMBER(t, UnitRow, id, id.get());
+    SWEEP_MEMBER(t, UnitRow, dataset, name.get());
+    SWEEP_MEMBER(t, UnitRow, optimizer, name.get());
+    SWEEP_MEMBER(t, UnitRow, lr, H5T_NATIVE_DOUBLE);
+    SWEEP_MEMBER(t, UnitRow, gamma, H5T_NATIVE_DOUBLE);
+    SWEEP_MEMBER(t, UnitRow, momentum, H5T_NATIVE_DOUBLE);
+    SWEEP_MEMBER(t, UnitRow, epsilon, H5T_NATIVE_DOUBLE);
+    SWEEP_MEMBER(t, UnitRow, epochs, H5T_NATIVE_INT64);
+    SWEEP_MEMBER(t, UnitRow, batch_size, H5T_NATIVE_INT64);
+    SWEEP_MEMBER(t, UnitRow, test_batch_size, H5T_NATIVE_INT64);
+    SWEEP_MEMBER(t, UnitRow, train_size, H5T_NATIVE_INT64);
+    SWEEP_MEMBER(t, UnitRow, test_size, H5T_NATIVE_INT64);
+    SWEEP_MEMBER(t, UnitRow, seed, H5T_NATIVE_INT64);
+    return type;
+}
+
+Handle outcome_row_type() {
+    Handle type(H5Tcreate(H5T_COMPOUND, sizeof(OutcomeRow)), H5Tclose);
+    const hid_t t = type.get();
+    Handle host = string_type(kHostBytes), name = string_type(kNameBytes),
+           error = string_type(kErrorBytes);
+    SWEEP_MEMBER(t, OutcomeRow, final_test_accuracy, H5T_NATIVE_DOUBLE);
+    SWEEP_MEMBER(t, OutcomeRow, final_test_loss, H5T_NATIVE_DOUBLE);
+    SWEEP_MEMBER(t, OutcomeRow, seconds, H5T_NATIVE_DOUBLE);
+    SWEEP_MEMBER(t, OutcomeRow, rank, H5T_NATIVE_INT32);
+    SWEEP_MEMBER(t, OutcomeRow, host, host.get());
+    SWEEP_MEMBER(t, OutcomeRow, device, name.get());
+    SWEEP_MEMBER(t, OutcomeRow, error, error.get());
+    return type;
+}
+
+Handle curve_row_type() {
+    using train::EpochRecord;
+    Handle type(H5Tcreate(H5T_COMPOUND, sizeof(EpochRecord)), H5Tclose);
+    const hid_t t = type.get();
+    SWEEP_MEMBER(t, EpochRecord, epoch, H5T_NATIVE_INT64);
+    SWEEP_MEMBER(t, EpochRecord, train_loss, H5T_NATIVE_DOUBLE);
+    SWEEP_MEMBER(t, EpochRecord, train_accuracy, H5T_NATIVE_DOUBLE);
+    SWEEP_MEMBER(t, EpochRecord, test_loss, H5T_NATIVE_DOUBLE);
+    SWEEP_MEMBER(t, EpochRecord, test_accuracy, H5T_NATIVE_DOUBLE);
+    SWEEP_MEMBER(t, EpochRecord, lr, H5T_NATIVE_DOUBLE);
+    SWEEP_MEMBER(t, EpochRecord, seconds, H5T_NATIVE_DOUBLE);
+    return type;
+}
+
+#undef SWEEP_MEMBER
+
+Handle status_type() {
+    Handle type(H5Tenum_create(H5T_NATIVE_INT8), H5Tclose);
+    for (Status status : {Status::kPending, Status::kDone, Status::kFailed}) {
+        const int8_t value = static_cast<int8_t>(status);
+        H5Tenum_insert(type.get(), status_name(status), &value);
+    }
+    return type;
+}
+
+void copy_text(char* destination, size_t capacity, const std::string& text) {
+    const size_t length = std::min(capacity - 1, text.size());
+    std::memcpy(destination, text.data(), length);
+    std::memset(destination + length, 0, capacity - length);
+}
+
+UnitRow to_row(const plan::Unit& unit) {
+    UnitRow row{};
+    row.index = unit.index;
+    copy_text(row.id, kIdBytes, unit.id());
+    copy_text(row.dataset, kNameBytes, unit.dataset);
+    copy_text(row.optimizer, kNameBytes, unit.optimizer);
+    row.lr = unit.lr;
+    row.gamma = unit.gamma;
+    row.momentum = unit.momentum;
+    row.epsilon = unit.epsilon;
+    row.epochs = unit.epochs;
+    row.batch_size = unit.batch_size;
+    row.test_batch_size = unit.test_batch_size;
+    row.train_size = unit.train_size;
+    row.test_size = unit.test_size;
+    row.seed = unit.seed;
+    return row;
+}
+
+plan::Unit from_row(const UnitRow& row) {
+    plan::Unit unit;
+    unit.index = row.index;
+    unit.dataset = row.dataset;
+    unit.optimizer = row.optimizer;
+    unit.lr = row.lr;
+    unit.gamma = row.gamma;
+    unit.momentum = row.momentum;
+    unit.epsilon = row.epsilon;
+    unit.epochs = row.epochs;
+    unit.batch_size = row.batch_size;
+    unit.test_batch_size = row.test_batch_size;
+    unit.train_size = row.train_size;
+    unit.test_size = row.test_size;
+    unit.seed = row.seed;
+    return unit;
+}
+
+OutcomeRow to_row(const Outcome& outcome) {
+    OutcomeRow row{};
+    row.final_test_accuracy = outcome.final_test_accuracy;
+    row.final_test_loss = outcome.final_test_loss;
+    row.seconds = outcome.seconds;
+    row.rank = outcome.rank;
+    copy_text(row.host, kHostBytes, outcome.host);
+    copy_text(row.device, kNameBytes, outcome.device);
+    copy_text(row.error, kErrorBytes, outcome.error);
+    return row;
+}
+
+// ---- small helpers over the C API ----
+
+std::string unit_group(int64_t index) {
+    return fmt::format("/unit/{:06d}", index);
+}
+
+void write_string_attribute(hid_t object, const std::string& name, const std::string& value,
+                            const std::string& path) {
+    if (value.size() > kMaxAttributeBytes) {
+        throw StoreError(fmt::format("{}: attribute {} is {} bytes, more than the {} allowed", path,
+                                     name, value.size(), kMaxAttributeBytes));
+    }
+    Handle type = string_type(std::max<size_t>(1, value.size() + 1));
+    Handle space(check(H5Screate(H5S_SCALAR), path, "H5Screate"), H5Sclose);
+    Handle attribute(
+        check(H5Acreate2(object, name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT),
+              path, "H5Acreate2"),
+        H5Aclose);
+    std::vector<char> buffer(value.size() + 1, 0);
+    std::memcpy(buffer.data(), value.data(), value.size());
+    check(H5Awrite(attribute.get(), type.get(), buffer.data()), path, "H5Awrite");
+}
+
+std::string read_string_attribute(hid_t object, const std::string& name, const std::string& path) {
+    Handle attribute(check(H5Aopen(object, name.c_str(), H5P_DEFAULT), path, "H5Aopen"), H5Aclose);
+    Handle type(check(H5Aget_type(attribute.get()), path, "H5Aget_type"), H5Tclose);
+    if (H5Tget_class(type.get()) != H5T_STRING || H5Tis_variable_str(type.get()) > 0) {
+        throw StoreError(fmt::format("{}: attribute {} is not a fixed-length string", path, name));
+    }
+    std::vector<char> buffer(H5Tget_size(type.get()) + 1, 0);
+    check(H5Aread(attribute.get(), type.get(), buffer.data()), path, "H5Aread");
+    return std::string(buffer.data());
+}
+
+Handle create_dataset(hid_t parent, const std::string& name, hid_t type,
+                      const std::vector<hsize_t>& dims, const std::string& path,
+                      const std::string& units = "") {
+    Handle space(check(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), path,
+                       "H5Screate_simple"),
+                 H5Sclose);
+    // Workers never create or resize: space is allocated now, and nothing is filled, since
+    // every element is written before its unit's status says done.
+    Handle properties(check(H5Pcreate(H5P_DATASET_CREATE), path, "H5Pcreate"), H5Pclose);
+    check(H5Pset_alloc_time(properties.get(), H5D_ALLOC_TIME_EARLY), path, "H5Pset_alloc_time");
+    check(H5Pset_fill_time(properties.get(), H5D_FILL_TIME_NEVER), path, "H5Pset_fill_time");
+    Handle dataset(check(H5Dcreate2(parent, name.c_str(), type, space.get(), H5P_DEFAULT,
+                                    properties.get(), H5P_DEFAULT),
+                         path, "H5Dcreate2"),
+                   H5Dclose);
+    if (!units.empty()) write_string_attribute(dataset.get(), "units", units, path);
+    return dataset;
+}
+
+// Writes `count` elements at `offset` of a 1-D (or first-dimension) slice; count 0 still
+// takes part in a collective transfer with an empty selection.
+void write_rows(hid_t dataset, hid_t type, hsize_t offset, hsize_t count, const void* rows,
+                hid_t transfer, const std::string& path) {
+    Handle file_space(check(H5Dget_space(dataset), path, "H5Dget_space"), H5Sclose);
+    Handle memory_space(check(H5Screate_simple(1, &count, nullptr), path, "H5Screate_simple"),
+                        H5Sclose);
+    if (count == 0) {
+        H5Sselect_none(file_space.get());
+        H5Sselect_none(memory_space.get());
+    } else {
+        check(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &offset, nullptr, &count,
+                                  nullptr),
+              path, "H5Sselect_hyperslab");
+    }
+    check(H5Dwrite(dataset, type, memory_space.get(), file_space.get(), transfer, rows), path,
+          "H5Dwrite");
+}
+
+void write_whole(hid_t parent, const std::string& name, hid_t type, const void* data,
+                 const std::string& path) {
+    Handle dataset(check(H5Dopen2(parent, name.c_str(), H5P_DEFAULT), path, "H5Dopen2"), H5Dclose);
+    check(H5Dwrite(dataset.get(), type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), path, "H5Dwrite");
+}
+
+template <typename T>
+std::vector<T> read_whole(hid_t parent, const std::string& name, hid_t type,
+                          const std::string& path) {
+    Handle dataset(check(H5Dopen2(parent, name.c_str(), H5P_DEFAULT), path, "H5Dopen2"), H5Dclose);
+    Handle space(check(H5Dget_space(dataset.get()), path, "H5Dget_space"), H5Sclose);
+    const hssize_t count = H5Sget_simple_extent_npoints(space.get());
+    std::vector<T> values(static_cast<size_t>(std::max<hssize_t>(count, 0)));
+    if (!values.empty()) {
+        check(H5Dread(dataset.get(), type, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()), path,
+              "H5Dread");
+    }
+    return values;
+}
+
+Handle mpio_access(MPI_Comm comm, const std::string& path) {
+    Handle access(check(H5Pcreate(H5P_FILE_ACCESS), path, "H5Pcreate"), H5Pclose);
+    check(H5Pset_fapl_mpio(access.get(), comm, MPI_INFO_NULL), path, "H5Pset_fapl_mpio");
+    return access;
+}
+
+bool file_exists(const std::string& path) {
+    struct stat info {};
+    return stat(path.c_str(), &info) == 0;
+}
+
+std::string utc_now() {
+    const std::time_t now = std::time(nullptr);
+    std::tm parts{};
+    gmtime_r(&now, &parts);
+    char text[32];
+    std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &parts);
+    return text;
+}
+
+}  // namespace
+
+const char* status_name(Status status) {
+    switch (status) {
+        case Status::kPending: return "pending";
+        case Status::kDone: return "done";
+        case Status::kFailed: return "failed";
+    }
+    return "unknown";
+}
+
+std::string stored_plan_hash(const std::string& path) {
+    silence_hdf5_printing();
+    if (!file_exists(path)) return "";
+    if (H5Fis_hdf5(path.c_str()) <= 0) {
+        throw StoreError(
+            fmt::format("{}: exists but is not an HDF5 file; choose another output "
+                        "or move it away",
+                        path));
+    }
+    Handle file(check(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), path, "H5Fopen"),
+                H5Fclose);
+    if (H5Aexists(file.get(), "plan_hash") <= 0) {
+        throw StoreError(
+            fmt::format("{}: exists but is not a sweep result file (no plan_hash "
+                        "attribute); choose another output",
+                        path));
+    }
+    return read_string_attribute(file.get(), "plan_hash", path);
+}
+
+RunFile::RunFile(const std::string& path, const plan::Study& study,
+                 const std::map<std::string, DatasetShape>& shapes, const Provenance& provenance,
+                 MPI_Comm comm)
+    : path_(path), comm_(comm) {
+    silence_hdf5_printing();
+    int rank = 0;
+    MPI_Comm_rank(comm, &rank);
+
+    // Rank 0 inspects the file serially and tells the others, so that a foreign or
+    // mismatched file is refused before any rank opens it for writing.
+    std::string verdict;
+    int exists = 0;
+    if (rank == 0) {
+        try {
+            const std::string stored = stored_plan_hash(path);
+            exists = !stored.empty();
+            if (exists && stored != study.plan_hash()) {
+                verdict = fmt::format(
+                    "{}: made from a different plan (plan hash {}, this study's is {}); it was "
+                    "left untouched; choose another output or restore the study file it came "
+                    "from",
+                    path, stored, study.plan_hash());
+            }
+        } catch (const StoreError& error) {
+            verdict = error.what();
+        }
+    }
+    int verdict_length = static_cast<int>(verdict.size());
+    MPI_Bcast(&verdict_length, 1, MPI_INT, 0, comm);
+    verdict.resize(static_cast<size_t>(verdict_length));
+    MPI_Bcast(verdict.data(), verdict_length, MPI_CHAR, 0, comm);
+    MPI_Bcast(&exists, 1, MPI_INT, 0, comm);
+    if (!verdict.empty()) throw StoreError(verdict);
+
+    Handle access = mpio_access(comm, path);
+    if (exists) {
+        file_ = check(H5Fopen(path.c_str(), H5F_ACC_RDWR, access.get()), path,
+                      "H5Fopen (is another run using this file?)");
+    } else {
+        file_ = check(H5Fcreate(path.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, access.get()), path,
+                      "H5Fcreate");
+        created_ = true;
+        create(study, shapes, provenance);
+    }
+    Handle type = status_type();
+    initial_status_ = read_whole<Status>(file_, "status", type.get(), path);
+    if (initial_status_.size() != study.units.size()) {
+        throw StoreError(fmt::format("{}: holds {} units, the plan has {}", path,
+                                     initial_status_.size(), study.units.size()));
+    }
+}
+
+void RunFile::create(const plan::Study& study, const std::map<std::string, DatasetShape>& shapes,
+                     const Provenance& provenance) {
+    int rank = 0;
+    MPI_Comm_rank(comm_, &rank);
+    std::string created_at = rank == 0 ? utc_now() : std::string(32, '\0');
+    created_at.resize(32);
+    MPI_Bcast(created_at.data(), 32, MPI_CHAR, 0, comm_);
+    created_at = created_at.c_str();
+
+    const hid_t root = static_cast<hid_t>(file_);
+    write_string_attribute(root, "format", kFormat, path_);
+    write_string_attribute(root, "study", study.name, path_);
+    write_string_attribute(root, "plan_hash", study.plan_hash(), path_);
+    write_string_attribute(root, "study_yaml", study.yaml_text, path_);
+    write_string_attribute(root, "created_utc", created_at, path_);
+    unsigned major = 0, minor = 0, release = 0;
+    H5get_libversion(&major, &minor, &release);
+    write_string_attribute(root, "hdf5_version", fmt::format("{}.{}.{}", major, minor, release),
+                           path_);
+    write_string_attribute(root, "sweep_version", SWEEP_VERSION, path_);
+    write_string_attribute(root, "git_commit", SWEEP_GIT_COMMIT, path_);
+    for (const auto& [key, value] : provenance) write_string_attribute(root, key, value, path_);
+
+    const hsize_t count = study.units.size();
+    Handle unit_type = unit_row_type(), outcome_type = outcome_row_type(),
+           state_type = status_type(), curve_type = curve_row_type();
+    Handle units = create_dataset(root, "units", unit_type.get(), {count}, path_);
+    Handle outcomes = create_dataset(root, "outcomes", outcome_type.get(), {count}, path_,
+                                     "final_test_accuracy: fraction of test images; "
+                                     "final_test_loss: nats per image; seconds: wall time");
+    Handle status = create_dataset(root, "status", state_type.get(), {count}, path_);
+
+    // Rank 0 writes the tables; the others join the collective transfer with nothing.
+    std::vector<UnitRow> unit_rows;
+    for (const plan::Unit& unit : study.units) unit_rows.push_back(to_row(unit));
+    const std::vector<OutcomeRow> empty_outcomes(count, OutcomeRow{});
+    const std::vector<Status> pending(count, Status::kPending);
+    Handle transfer(check(H5Pcreate(H5P_DATASET_XFER), path_, "H5Pcreate"), H5Pclose);
+    check(H5Pset_dxpl_mpio(transfer.get(), H5FD_MPIO_COLLECTIVE), path_, "H5Pset_dxpl_mpio");
+    const hsize_t mine = rank == 0 ? count : 0;
+    write_rows(units.get(), unit_type.get(), 0, mine, unit_rows.data(), transfer.get(), path_);
+    write_rows(outcomes.get(), outcome_type.get(), 0, mine, empty_outcomes.data(), transfer.get(),
+               path_);
+    write_rows(status.get(), state_type.get(), 0, mine, pending.data(), transfer.get(), path_);
+
+    Handle unit_root(
+        check(H5Gcreate2(root, "unit", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), path_, "H5Gcreate2"),
+        H5Gclose);
+    for (const plan::Unit& unit : study.units) {
+        const DatasetShape& shape = shapes.at(unit.dataset);
+        const hsize_t test_count = static_cast<hsize_t>(
+            unit.test_size > 0 ? std::min(unit.test_size, shape.test_count) : shape.test_count);
+        const hsize_t classes = static_cast<hsize_t>(shape.classes);
+        Handle group(check(H5Gcreate2(root, unit_group(unit.index).c_str(), H5P_DEFAULT,
+                                      H5P_DEFAULT, H5P_DEFAULT),
+                           path_, "H5Gcreate2"),
+                     H5Gclose);
+        write_string_attribute(group.get(), "id", unit.id(), path_);
+        write_string_attribute(group.get(), "setting", unit.setting_key(), path_);
+        create_dataset(group.get(), "curves", curve_type.get(), {hsize_t(unit.epochs)}, path_,
+                       "epoch: 1-based; accuracies: fraction of images; losses: nats per "
+                       "image; lr: learning rate during the epoch; seconds: wall time");
+        create_dataset(group.get(), "confusion", H5T_NATIVE_INT64, {classes, classes}, path_,
+                       "test images, [true class][predicted class]");
+        create_dataset(group.get(), "noise_counts", H5T_NATIVE_INT64, {classes, classes}, path_,
+                       "training images, [true class][noisy label]");
+        create_dataset(group.get(), "predictions", H5T_NATIVE_INT16, {test_count}, path_,
+                       "predicted class per test image");
+        create_dataset(group.get(), "scores", H5T_NATIVE_FLOAT, {test_count, classes}, path_,
+                       "softmax probability per test image and class");
+    }
+    // Everything a worker relies on reaches the disk before any unit trains.
+    check(H5Fflush(root, H5F_SCOPE_GLOBAL), path_, "H5Fflush");
+}
+
+void RunFile::write_done(int64_t index, const train::UnitResult& result, const Outcome& outcome) {
+    const hid_t root = static_cast<hid_t>(file_);
+    Handle group(check(H5Gopen2(root, unit_group(index).c_str(), H5P_DEFAULT), path_, "H5Gopen2"),
+                 H5Gclose);
+    Handle curve_type = curve_row_type();
+    write_whole(group.get(), "curves", curve_type.get(), result.curves.data(), path_);
+    write_whole(group.get(), "confusion", H5T_NATIVE_INT64, result.confusion.data(), path_);
+    write_whole(group.get(), "noise_counts", H5T_NATIVE_INT64, result.noise_counts.data(), path_);
+    write_whole(group.get(), "predictions", H5T_NATIVE_INT16, result.predictions.data(), path_);
+    write_whole(group.get(), "scores", H5T_NATIVE_FLOAT, result.scores.data(), path_);
+    write_outcome(index, outcome, Status::kDone);
+}
+
+void RunFile::write_failed(int64_t index, const Outcome& outcome) {
+    write_outcome(index, outcome, Status::kFailed);
+}
+
+void RunFile::write_outcome(int64_t index, const Outcome& outcome, Status status) {
+    const hid_t root = static_cast<hid_t>(file_);
+    const OutcomeRow row = to_row(outcome);
+    Handle outcome_type = outcome_row_type(), state_type = status_type();
+    Handle outcomes(check(H5Dopen2(root, "outcomes", H5P_DEFAULT), path_, "H5Dopen2"), H5Dclose);
+    Handle states(check(H5Dopen2(root, "status", H5P_DEFAULT), path_, "H5Dopen2"), H5Dclose);
+    const hsize_t offset = static_cast<hsize_t>(index);
+    write_rows(outcomes.get(), outcome_type.get(), offset, 1, &row, H5P_DEFAULT, path_);
+    // The status goes last: a unit is done only once all of its data is in the file.
+    write_rows(states.get(), state_type.get(), offset, 1, &status, H5P_DEFAULT, path_);
+}
+
+void RunFile::close() {
+    if (file_ < 0) return;
+    const hid_t file = static_cast<hid_t>(file_);
+    file_ = -1;
+    check(H5Fclose(file), path_, "H5Fclose");
+}
+
+RunFile::~RunFile() {
+    if (file_ >= 0) H5Fclose(static_cast<hid_t>(file_));
+}
+
+ResultReader::ResultReader(const std::string& path) : path_(path) {
+    silence_hdf5_printing();
+    if (!file_exists(path)) throw StoreError(fmt::format("{}: no such file", path));
+    file_ = check(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), path, "H5Fopen");
+    if (H5Aexists(static_cast<hid_t>(file_), "plan_hash") <= 0) {
+        H5Fclose(static_cast<hid_t>(file_));
+        file_ = -1;
+        throw StoreError(fmt::format("{}: not a sweep result file (no plan_hash attribute)", path));
+    }
+}
+
+ResultReader::~ResultReader() {
+    if (file_ >= 0) H5Fclose(static_cast<hid_t>(file_));
+}
+
+std::string ResultReader::attribute(const std::string& name) const {
+    return read_string_attribute(static_cast<hid_t>(file_), name, path_);
+}
+
+std::vector<plan::Unit> ResultReader::units() const {
+    Handle type = unit_row_type();
+    std::vector<plan::Unit> units;
+    for (const UnitRow& row : read_whole<UnitRow>(file_, "units", type.get(), path_)) {
+        units.push_back(from_row(row));
+    }
+    return units;
+}
+
+std::vector<Status> ResultReader::status() const {
+    Handle type = status_type();
+    return read_whole<Status>(file_, "status", type.get(), path_);
+}
+
+std::vector<Outcome> ResultReader::outcomes() const {
+    Handle type = outcome_row_type();
+    std::vector<Outcome> outcomes;
+    for (const OutcomeRow& row : read_whole<OutcomeRow>(file_, "outcomes", type.get(), path_)) {
+        outcomes.push_back({row.final_test_accuracy, row.final_test_loss, row.seconds, row.rank,
+                            row.host, row.device, row.error});
+    }
+    return outcomes;
+}
+
+UnitData ResultReader::unit_data(int64_t index) const {
+    Handle group(check(H5Gopen2(static_cast<hid_t>(file_), unit_group(index).c_str(), H5P_DEFAULT),
+                       path_, "H5Gopen2"),
+                 H5Gclose);
+    Handle curve_type = curve_row_type();
+    UnitData data;
+    data.curves = read_whole<train::EpochRecord>(group.get(), "curves", curve_type.get(), path_);
+    data.confusion = read_whole<int64_t>(group.get(), "confusion", H5T_NATIVE_INT64, path_);
+    data.noise_counts = read_whole<int64_t>(group.get(), "noise_counts", H5T_NATIVE_INT64, path_);
+    data.predictions = read_whole<int16_t>(group.get(), "predictions", H5T_NATIVE_INT16, path_);
+    data.scores = read_whole<float>(group.get(), "scores", H5T_NATIVE_FLOAT, path_);
+    return data;
+}
+
+}  // namespace sweep::store
