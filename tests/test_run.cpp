@@ -1,0 +1,207 @@
+// End-to-end runs of the sweep binary under mpirun on a real subset of Fashion-MNIST.
+#include <catch2/catch.hpp>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <numeric>
+#include <sstream>
+
+#include "store/store.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Debian's dataset-fashion-mnist; scripts/test installs it.
+const char* const kFashionDir = "/usr/share/datasets/fashion-mnist";
+
+const char* const kStudy = R"(study: integration
+defaults:
+  dataset: fashion-mnist
+  data_dir: /usr/share/datasets/fashion-mnist
+  epochs: 1
+  train_size: 6000
+  test_size: 1000
+  momentum: 0.9
+grids:
+  - setting:
+      - {optimizer: sgd, lr: 0.05, gamma: 0.5}
+      - {optimizer: adam, lr: 0.001, gamma: 0}
+    seed: [1, 2]
+  - optimizer: adam
+    lr: 0.001
+    epsilon: [0.4]
+    seed: [1]
+)";
+
+struct Scratch {
+    fs::path dir;
+    Scratch() {
+        dir = fs::temp_directory_path() / ("sweep-run-test-" + std::to_string(getpid()));
+        fs::remove_all(dir);
+        fs::create_directories(dir);
+    }
+    ~Scratch() { fs::remove_all(dir); }
+    fs::path write(const std::string& name, const std::string& text) const {
+        std::ofstream(dir / name) << text;
+        return dir / name;
+    }
+};
+
+std::string read_bytes(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream bytes;
+    bytes << in.rdbuf();
+    return bytes.str();
+}
+
+struct Outcome {
+    int code;
+    std::string output;
+};
+
+// Runs a shell command, returning its exit code and what it printed.
+Outcome shell(const std::string& command, const fs::path& log) {
+    const int status = std::system((command + " > " + log.string() + " 2>&1").c_str());
+    const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+    return {code, read_bytes(log)};
+}
+
+std::string mpirun(int ranks) {
+    std::string command = std::string(SWEEP_MPIEXEC) + " -n " + std::to_string(ranks) +
+                          " --oversubscribe";
+    if (geteuid() == 0) command += " --allow-run-as-root";  // Open MPI refuses root otherwise
+    return command + " " + SWEEP_BINARY;
+}
+
+}  // namespace
+
+TEST_CASE("run: three ranks train a real study into one file, and a rerun trains nothing",
+          "[run][mpi]") {
+    REQUIRE(fs::exists(kFashionDir));  // install dataset-fashion-mnist (scripts/test does)
+    const Scratch scratch;
+    const fs::path study = scratch.write("study.yaml", kStudy);
+    const fs::path result = scratch.dir / "out" / "integration.h5";
+
+    const Outcome first =
+        shell(mpirun(3) + " run " + study.string() + " -o " + result.string(),
+              scratch.dir / "first.log");
+    INFO(first.output);
+    REQUIRE(first.code == 0);
+    REQUIRE_THAT(first.output, Catch::Contains("5 trained, 0 failed, 0 skipped"));
+
+    const sweep::store::ResultReader reader(result.string());
+    const auto units = reader.units();
+    const auto status = reader.status();
+    const auto outcomes = reader.outcomes();
+    REQUIRE(units.size() == 5);
+    for (size_t i = 0; i < units.size(); ++i) {
+        INFO("unit " << i);
+        REQUIRE(status[i] == sweep::store::Status::kDone);
+        REQUIRE(outcomes[i].final_test_accuracy > 0.5);  // chance is 0.1
+        REQUIRE((outcomes[i].rank == 1 || outcomes[i].rank == 2));
+
+        const sweep::store::UnitData data = reader.unit_data(int64_t(i));
+        REQUIRE(data.curves.size() == 1);
+        REQUIRE(data.curves[0].test_accuracy == outcomes[i].final_test_accuracy);
+        REQUIRE(data.curves[0].lr == units[i].lr);
+        REQUIRE(std::accumulate(data.confusion.begin(), data.confusion.end(), int64_t{0}) ==
+                1000);
+        REQUIRE(std::accumulate(data.noise_counts.begin(), data.noise_counts.end(),
+                                int64_t{0}) == 6000);
+        REQUIRE(data.predictions.size() == 1000);
+        REQUIRE(data.scores.size() == 1000 * 10);
+        REQUIRE(std::accumulate(data.scores.begin(), data.scores.begin() + 10, 0.0) ==
+                Approx(1.0).epsilon(1e-4));
+    }
+    // epsilon 0.4 moved round(0.4 · n_c) of each class's labels off the diagonal
+    const auto noisy = reader.unit_data(4).noise_counts;
+    for (int c = 0; c < 10; ++c) {
+        const int64_t n_c = std::accumulate(&noisy[c * 10], &noisy[c * 10 + 10], int64_t{0});
+        REQUIRE(n_c - noisy[c * 10 + c] == std::llround(0.4 * double(n_c)));
+    }
+
+    const std::string before = read_bytes(result);
+    const Outcome second =
+        shell(mpirun(3) + " run " + study.string() + " -o " + result.string(),
+              scratch.dir / "second.log");
+    INFO(second.output);
+    REQUIRE(second.code == 0);
+    REQUIRE_THAT(second.output, Catch::Contains("0 trained, 0 failed, 5 skipped"));
+    REQUIRE(read_bytes(result) == before);
+}
+
+TEST_CASE("run: a file made from a different plan is refused and left untouched",
+          "[run][mpi]") {
+    REQUIRE(fs::exists(kFashionDir));
+    const Scratch scratch;
+    std::string small = kStudy;
+    small.replace(small.find("seed: [1, 2]"), 12, "seed: [3]");
+    small.replace(small.find("train_size: 6000"), 16, "train_size: 640");
+    const fs::path study = scratch.write("study.yaml", small);
+    const fs::path result = scratch.dir / "plan.h5";
+    REQUIRE(shell(mpirun(2) + " run " + study.string() + " -o " + result.string(),
+                  scratch.dir / "first.log")
+                .code == 0);
+    const std::string before = read_bytes(result);
+
+    std::string other = small;
+    other.replace(other.find("seed: [3]"), 9, "seed: [4]");
+    const fs::path other_study = scratch.write("other.yaml", other);
+    const Outcome refused =
+        shell(mpirun(2) + " run " + other_study.string() + " -o " + result.string(),
+              scratch.dir / "refused.log");
+    INFO(refused.output);
+    REQUIRE(refused.code == 5);
+    REQUIRE_THAT(refused.output, Catch::Contains("made from a different plan"));
+    REQUIRE(read_bytes(result) == before);
+}
+
+TEST_CASE("run: one process without mpirun trains every unit itself", "[run]") {
+    REQUIRE(fs::exists(kFashionDir));
+    const Scratch scratch;
+    const fs::path study = scratch.write(
+        "single.yaml",
+        "study: single\ngrid: {dataset: fashion-mnist, optimizer: adam, lr: 0.001, epochs: 1, "
+        "train_size: 640, test_size: 100, seed: [1, 2]}\n");
+    const fs::path result = scratch.dir / "single.h5";
+    const Outcome run = shell(std::string(SWEEP_BINARY) + " run " + study.string() + " -o " +
+                                  result.string(),
+                              scratch.dir / "single.log");
+    INFO(run.output);
+    REQUIRE(run.code == 0);
+    const sweep::store::ResultReader reader(result.string());
+    for (const auto status : reader.status()) REQUIRE(status == sweep::store::Status::kDone);
+    for (const auto& outcome : reader.outcomes()) REQUIRE(outcome.rank == 0);
+}
+
+TEST_CASE("run: a bad study file is reported once, before anything trains", "[run][mpi]") {
+    const Scratch scratch;
+    const fs::path study = scratch.write(
+        "bad.yaml", "study: bad\ngrid: {dataset: fashion-mnist, optimizer: sgd, lr: -1}\n");
+    const fs::path result = scratch.dir / "bad.h5";
+    const Outcome run = shell(mpirun(3) + " run " + study.string() + " -o " + result.string(),
+                              scratch.dir / "bad.log");
+    INFO(run.output);
+    REQUIRE(run.code == 3);
+    REQUIRE_THAT(run.output, Catch::Contains("bad.yaml:2:52: lr: -1 is out of range (0, inf)"));
+    REQUIRE_FALSE(fs::exists(result));
+}
+
+TEST_CASE("run: a missing data set names where it looked", "[run]") {
+    const Scratch scratch;
+    const fs::path study = scratch.write(
+        "nodata.yaml", "study: nodata\ngrid: {dataset: mnist, data_dir: " +
+                           (scratch.dir / "nowhere").string() +
+                           ", optimizer: sgd, lr: 0.1}\n");
+    const Outcome run = shell(std::string(SWEEP_BINARY) + " run " + study.string() + " -o " +
+                                  (scratch.dir / "x.h5").string(),
+                              scratch.dir / "nodata.log");
+    INFO(run.output);
+    REQUIRE(run.code == 4);
+    REQUIRE_THAT(run.output, Catch::Contains("nowhere"));
+}
