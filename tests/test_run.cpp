@@ -1,8 +1,9 @@
 // End-to-end runs of the sweep binary under mpirun on a real subset of Fashion-MNIST.
-#include <catch2/catch.hpp>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -72,8 +73,8 @@ Outcome shell(const std::string& command, const fs::path& log) {
 }
 
 std::string mpirun(int ranks) {
-    std::string command = std::string(SWEEP_MPIEXEC) + " -n " + std::to_string(ranks) +
-                          " --oversubscribe";
+    std::string command =
+        std::string(SWEEP_MPIEXEC) + " -n " + std::to_string(ranks) + " --oversubscribe";
     if (geteuid() == 0) command += " --allow-run-as-root";  // Open MPI refuses root otherwise
     return command + " " + SWEEP_BINARY;
 }
@@ -87,9 +88,8 @@ TEST_CASE("run: three ranks train a real study into one file, and a rerun trains
     const fs::path study = scratch.write("study.yaml", kStudy);
     const fs::path result = scratch.dir / "out" / "integration.h5";
 
-    const Outcome first =
-        shell(mpirun(3) + " run " + study.string() + " -o " + result.string(),
-              scratch.dir / "first.log");
+    const Outcome first = shell(mpirun(3) + " run " + study.string() + " -o " + result.string(),
+                                scratch.dir / "first.log");
     INFO(first.output);
     REQUIRE(first.code == 0);
     REQUIRE_THAT(first.output, Catch::Contains("5 trained, 0 failed, 0 skipped"));
@@ -109,10 +109,9 @@ TEST_CASE("run: three ranks train a real study into one file, and a rerun trains
         REQUIRE(data.curves.size() == 1);
         REQUIRE(data.curves[0].test_accuracy == outcomes[i].final_test_accuracy);
         REQUIRE(data.curves[0].lr == units[i].lr);
-        REQUIRE(std::accumulate(data.confusion.begin(), data.confusion.end(), int64_t{0}) ==
-                1000);
-        REQUIRE(std::accumulate(data.noise_counts.begin(), data.noise_counts.end(),
-                                int64_t{0}) == 6000);
+        REQUIRE(std::accumulate(data.confusion.begin(), data.confusion.end(), int64_t{0}) == 1000);
+        REQUIRE(std::accumulate(data.noise_counts.begin(), data.noise_counts.end(), int64_t{0}) ==
+                6000);
         REQUIRE(data.predictions.size() == 1000);
         REQUIRE(data.scores.size() == 1000 * 10);
         REQUIRE(std::accumulate(data.scores.begin(), data.scores.begin() + 10, 0.0) ==
@@ -125,18 +124,30 @@ TEST_CASE("run: three ranks train a real study into one file, and a rerun trains
         REQUIRE(n_c - noisy[c * 10 + c] == std::llround(0.4 * double(n_c)));
     }
 
+    // The data set's test split and class names are stored once, for the report.
+    const sweep::store::DatasetInfo fashion = reader.dataset("fashion-mnist");
+    REQUIRE(fashion.test_count == 10000);
+    REQUIRE((fashion.channels == 1 && fashion.rows == 28 && fashion.cols == 28));
+    REQUIRE(fashion.test_pixels.size() == 10000 * 28 * 28);
+    REQUIRE(fashion.class_names.size() == 10);
+    REQUIRE(fashion.class_names[9] == "Ankle boot");
+    const auto confusion = reader.unit_data(0).confusion;
+    for (int c = 0; c < 10; ++c) {
+        const auto first = fashion.test_labels.begin();
+        REQUIRE(std::count(first, first + 1000, c) ==
+                std::accumulate(&confusion[c * 10], &confusion[c * 10 + 10], int64_t{0}));
+    }
+
     const std::string before = read_bytes(result);
-    const Outcome second =
-        shell(mpirun(3) + " run " + study.string() + " -o " + result.string(),
-              scratch.dir / "second.log");
+    const Outcome second = shell(mpirun(3) + " run " + study.string() + " -o " + result.string(),
+                                 scratch.dir / "second.log");
     INFO(second.output);
     REQUIRE(second.code == 0);
     REQUIRE_THAT(second.output, Catch::Contains("0 trained, 0 failed, 5 skipped"));
     REQUIRE(read_bytes(result) == before);
 }
 
-TEST_CASE("run: a file made from a different plan is refused and left untouched",
-          "[run][mpi]") {
+TEST_CASE("run: a file made from a different plan is refused and left untouched", "[run][mpi]") {
     REQUIRE(fs::exists(kFashionDir));
     const Scratch scratch;
     std::string small = kStudy;
@@ -169,9 +180,9 @@ TEST_CASE("run: one process without mpirun trains every unit itself", "[run]") {
         "study: single\ngrid: {dataset: fashion-mnist, optimizer: adam, lr: 0.001, epochs: 1, "
         "train_size: 640, test_size: 100, seed: [1, 2]}\n");
     const fs::path result = scratch.dir / "single.h5";
-    const Outcome run = shell(std::string(SWEEP_BINARY) + " run " + study.string() + " -o " +
-                                  result.string(),
-                              scratch.dir / "single.log");
+    const Outcome run =
+        shell(std::string(SWEEP_BINARY) + " run " + study.string() + " -o " + result.string(),
+              scratch.dir / "single.log");
     INFO(run.output);
     REQUIRE(run.code == 0);
     const sweep::store::ResultReader reader(result.string());
@@ -196,8 +207,7 @@ TEST_CASE("run: a missing data set names where it looked", "[run]") {
     const Scratch scratch;
     const fs::path study = scratch.write(
         "nodata.yaml", "study: nodata\ngrid: {dataset: mnist, data_dir: " +
-                           (scratch.dir / "nowhere").string() +
-                           ", optimizer: sgd, lr: 0.1}\n");
+                           (scratch.dir / "nowhere").string() + ", optimizer: sgd, lr: 0.1}\n");
     const Outcome run = shell(std::string(SWEEP_BINARY) + " run " + study.string() + " -o " +
                                   (scratch.dir / "x.h5").string(),
                               scratch.dir / "nodata.log");

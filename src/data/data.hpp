@@ -61,6 +61,22 @@ std::string locate(const std::string& name, const std::string& explicit_dir);
 Dataset load_idx_dataset(const std::string& name, const std::string& dir, int64_t train_limit,
                          int64_t test_limit);
 
+// Reads one CIFAR-10 batch file (the official binary version): records of 1 label byte and
+// 3 × 32 × 32 pixel bytes, the R, G and B planes in turn, each row-major; kept as stored.
+// Throws DataError naming the file and the byte offset: a size that is not a positive
+// multiple of 3073 (the offset where the partial record starts), a label above 9.
+Split read_cifar_batch(const std::string& path);
+
+// True when dir, or dir/cifar-10-batches-bin, holds any CIFAR-10 batch file; load_cifar10
+// then says which of the others are missing.
+bool is_cifar_dir(const std::string& dir);
+
+// Loads CIFAR-10 from the batches directory or from its parent: data_batch_1.bin ..
+// data_batch_5.bin in that order as the training split, test_batch.bin as the test split,
+// the class names from batches.meta.txt when present. Keeps only the first train_limit /
+// test_limit examples when those are > 0. Throws DataError listing the missing files.
+Dataset load_cifar10(const std::string& dir, int64_t train_limit, int64_t test_limit);
+
 // Per-data-set normalization constants, computed over every pixel of the training split,
 // in units of pixel / 255.
 struct Normalization {

@@ -32,8 +32,6 @@ constexpr auto kPollInterval = std::chrono::milliseconds(2);
 
 using Clock = std::chrono::steady_clock;
 
-constexpr int kClasses = 10;  // every data set sweep reads has ten classes
-
 enum class ReportKind : int32_t { kReady = 0, kDone = 1, kFailed = 2 };
 
 // Sent as raw bytes: every rank runs the same binary.
@@ -119,12 +117,31 @@ std::string describe(const plan::Unit& unit) {
                        unit.dataset, unit.optimizer, unit.lr, unit.gamma, unit.epsilon, unit.seed);
 }
 
-// Checks every data set of the plan (files present, headers sound, sizes available) and
-// returns what the result file needs to size each unit's test outputs.
-std::map<std::string, store::DatasetShape> check_data(const plan::Study& study) {
+// What the result file keeps of a data set: its sizes, class names and test split. Every
+// rank reads the (small) test split to learn its shape; only rank 0 keeps the pixels.
+store::DatasetInfo describe_dataset(const std::string& name, const std::string& dir) {
+    const data::Dataset test_only = data::load_idx_dataset(name, dir, 1, 0);
+    const data::ImageSet& images = test_only.test.images;
+    store::DatasetInfo info;
+    info.test_count = images.count;
+    info.classes = test_only.class_count;
+    info.channels = images.channels;
+    info.rows = images.rows;
+    info.cols = images.cols;
+    info.class_names = test_only.class_names;
+    if (world_rank() == 0) {
+        info.test_labels = test_only.test.labels;
+        info.test_pixels = images.pixels;
+    }
+    return info;
+}
+
+// Checks every data set of the plan (files present and sound, sizes available) before
+// anything trains, and describes each for the result file.
+store::DatasetInfos check_data(const plan::Study& study) {
     std::map<std::string, std::string> directories;
     std::map<std::string, int64_t> train_counts;
-    std::map<std::string, store::DatasetShape> shapes;
+    store::DatasetInfos datasets;
     for (const plan::Unit& unit : study.units) {
         const auto [known, inserted] = directories.emplace(unit.dataset, unit.data_dir);
         if (!inserted && known->second != unit.data_dir) {
@@ -134,13 +151,13 @@ std::map<std::string, store::DatasetShape> check_data(const plan::Study& study) 
                             study.source_path, unit.dataset, known->second, unit.data_dir));
         }
         if (inserted) {
-            const data::IdxFiles files =
-                data::find_idx_files(data::locate(unit.dataset, unit.data_dir));
-            train_counts[unit.dataset] = data::read_idx_count(files.train_labels);
-            shapes[unit.dataset] = {data::read_idx_count(files.test_labels), kClasses};
+            const std::string dir = data::locate(unit.dataset, unit.data_dir);
+            train_counts[unit.dataset] =
+                data::read_idx_count(data::find_idx_files(dir).train_labels);
+            datasets[unit.dataset] = describe_dataset(unit.dataset, dir);
         }
         const int64_t train_count = train_counts[unit.dataset];
-        const int64_t test_count = shapes[unit.dataset].test_count;
+        const int64_t test_count = datasets[unit.dataset].test_count;
         if (unit.train_size > train_count || unit.test_size > test_count) {
             throw ConfigError(fmt::format(
                 "{}: {}: train_size {} / test_size {} exceed the {} training and {} test "
@@ -149,7 +166,7 @@ std::map<std::string, store::DatasetShape> check_data(const plan::Study& study) 
                 test_count, unit.dataset));
         }
     }
-    return shapes;
+    return datasets;
 }
 
 store::Provenance provenance() {
@@ -337,11 +354,11 @@ void work(Worker& worker) {
 int sweep_collectively(const Options& options) {
     const int rank = world_rank(), size = world_size();
     plan::Study study;
-    std::map<std::string, store::DatasetShape> shapes;
+    store::DatasetInfos datasets;
     agree([&] {
         study = plan::load_study(options.study_path);
         if (!options.output.empty()) study.output = options.output;
-        shapes = check_data(study);
+        datasets = check_data(study);
     });
 
     agree([&] {
@@ -356,7 +373,7 @@ int sweep_collectively(const Options& options) {
     });
     std::unique_ptr<store::RunFile> file;
     agree([&] {
-        file = std::make_unique<store::RunFile>(study.output, study, shapes, provenance(),
+        file = std::make_unique<store::RunFile>(study.output, study, datasets, provenance(),
                                                 MPI_COMM_WORLD);
     });
 

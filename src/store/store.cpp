@@ -4,6 +4,8 @@
 #include <hdf5.h>
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <array>
 #include <cstring>
 #include <ctime>
 
@@ -273,22 +275,33 @@ Handle create_dataset(hid_t parent, const std::string& name, hid_t type,
     return dataset;
 }
 
-// Writes `count` elements at `offset` of a 1-D (or first-dimension) slice; count 0 still
-// takes part in a collective transfer with an empty selection.
-void write_rows(hid_t dataset, hid_t type, hsize_t offset, hsize_t count, const void* rows,
-                hid_t transfer, const std::string& path) {
+// Independent: writes element `index` of a 1-D dataset.
+void write_row(hid_t dataset, hid_t type, hsize_t index, const void* row, const std::string& path) {
     Handle file_space(check(H5Dget_space(dataset), path, "H5Dget_space"), H5Sclose);
-    Handle memory_space(check(H5Screate_simple(1, &count, nullptr), path, "H5Screate_simple"),
+    const hsize_t one = 1;
+    Handle memory_space(check(H5Screate_simple(1, &one, nullptr), path, "H5Screate_simple"),
                         H5Sclose);
-    if (count == 0) {
-        H5Sselect_none(file_space.get());
-        H5Sselect_none(memory_space.get());
-    } else {
-        check(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &offset, nullptr, &count,
-                                  nullptr),
-              path, "H5Sselect_hyperslab");
+    check(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &index, nullptr, &one, nullptr),
+          path, "H5Sselect_hyperslab");
+    check(H5Dwrite(dataset, type, memory_space.get(), file_space.get(), H5P_DEFAULT, row), path,
+          "H5Dwrite");
+}
+
+// Collective: rank 0 (`mine`) writes the whole dataset, the other ranks take part with an
+// empty selection.
+void write_from_root(hid_t dataset, hid_t type, bool mine, const void* data, hid_t transfer,
+                     const std::string& path) {
+    if (mine) {
+        check(H5Dwrite(dataset, type, H5S_ALL, H5S_ALL, transfer, data), path, "H5Dwrite");
+        return;
     }
-    check(H5Dwrite(dataset, type, memory_space.get(), file_space.get(), transfer, rows), path,
+    Handle file_space(check(H5Dget_space(dataset), path, "H5Dget_space"), H5Sclose);
+    const hsize_t one = 1;
+    Handle memory_space(check(H5Screate_simple(1, &one, nullptr), path, "H5Screate_simple"),
+                        H5Sclose);
+    H5Sselect_none(file_space.get());
+    H5Sselect_none(memory_space.get());
+    check(H5Dwrite(dataset, type, memory_space.get(), file_space.get(), transfer, data), path,
           "H5Dwrite");
 }
 
@@ -332,6 +345,49 @@ std::string utc_now() {
     return text;
 }
 
+std::string dataset_group(const std::string& name) {
+    return "/datasets/" + name;
+}
+
+// One group per data set, holding its test split and class names, written by rank 0.
+void create_datasets(hid_t root, const DatasetInfos& datasets, int rank, hid_t transfer,
+                     const std::string& path) {
+    Handle top(check(H5Gcreate2(root, "datasets", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), path,
+                     "H5Gcreate2"),
+               H5Gclose);
+    for (const auto& [name, info] : datasets) {
+        Handle group(check(H5Gcreate2(root, dataset_group(name).c_str(), H5P_DEFAULT, H5P_DEFAULT,
+                                      H5P_DEFAULT),
+                           path, "H5Gcreate2"),
+                     H5Gclose);
+        const hsize_t count = static_cast<hsize_t>(info.test_count);
+        const hsize_t classes = static_cast<hsize_t>(info.classes);
+        Handle labels = create_dataset(group.get(), "test_labels", H5T_NATIVE_UINT8, {count}, path,
+                                       "class index per test image");
+        Handle images =
+            create_dataset(group.get(), "test_images", H5T_NATIVE_UINT8,
+                           {count, hsize_t(info.channels), hsize_t(info.rows), hsize_t(info.cols)},
+                           path, "pixel intensity 0-255, [image][channel][row][column]");
+        Handle name_type = string_type(kNameBytes);
+        Handle names = create_dataset(group.get(), "class_names", name_type.get(), {classes}, path);
+
+        std::vector<char> name_rows(classes * kNameBytes, 0);
+        for (size_t c = 0; c < info.class_names.size() && c < classes; ++c) {
+            copy_text(&name_rows[c * kNameBytes], kNameBytes, info.class_names[c]);
+        }
+        const bool mine = rank == 0;
+        if (mine && (info.test_labels.size() != count ||
+                     info.test_pixels.size() != count * info.channels * info.rows * info.cols)) {
+            throw StoreError(fmt::format("{}: test split of {} is incomplete", path, name));
+        }
+        write_from_root(labels.get(), H5T_NATIVE_UINT8, mine, info.test_labels.data(), transfer,
+                        path);
+        write_from_root(images.get(), H5T_NATIVE_UINT8, mine, info.test_pixels.data(), transfer,
+                        path);
+        write_from_root(names.get(), name_type.get(), mine, name_rows.data(), transfer, path);
+    }
+}
+
 }  // namespace
 
 const char* status_name(Status status) {
@@ -363,9 +419,8 @@ std::string stored_plan_hash(const std::string& path) {
     return read_string_attribute(file.get(), "plan_hash", path);
 }
 
-RunFile::RunFile(const std::string& path, const plan::Study& study,
-                 const std::map<std::string, DatasetShape>& shapes, const Provenance& provenance,
-                 MPI_Comm comm)
+RunFile::RunFile(const std::string& path, const plan::Study& study, const DatasetInfos& datasets,
+                 const Provenance& provenance, MPI_Comm comm)
     : path_(path), comm_(comm) {
     silence_hdf5_printing();
     int rank = 0;
@@ -405,7 +460,7 @@ RunFile::RunFile(const std::string& path, const plan::Study& study,
         file_ = check(H5Fcreate(path.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, access.get()), path,
                       "H5Fcreate");
         created_ = true;
-        create(study, shapes, provenance);
+        create(study, datasets, provenance);
     }
     Handle type = status_type();
     initial_status_ = read_whole<Status>(file_, "status", type.get(), path);
@@ -415,7 +470,7 @@ RunFile::RunFile(const std::string& path, const plan::Study& study,
     }
 }
 
-void RunFile::create(const plan::Study& study, const std::map<std::string, DatasetShape>& shapes,
+void RunFile::create(const plan::Study& study, const DatasetInfos& datasets,
                      const Provenance& provenance) {
     int rank = 0;
     MPI_Comm_rank(comm_, &rank);
@@ -454,20 +509,21 @@ void RunFile::create(const plan::Study& study, const std::map<std::string, Datas
     const std::vector<Status> pending(count, Status::kPending);
     Handle transfer(check(H5Pcreate(H5P_DATASET_XFER), path_, "H5Pcreate"), H5Pclose);
     check(H5Pset_dxpl_mpio(transfer.get(), H5FD_MPIO_COLLECTIVE), path_, "H5Pset_dxpl_mpio");
-    const hsize_t mine = rank == 0 ? count : 0;
-    write_rows(units.get(), unit_type.get(), 0, mine, unit_rows.data(), transfer.get(), path_);
-    write_rows(outcomes.get(), outcome_type.get(), 0, mine, empty_outcomes.data(), transfer.get(),
-               path_);
-    write_rows(status.get(), state_type.get(), 0, mine, pending.data(), transfer.get(), path_);
+    const bool mine = rank == 0;
+    write_from_root(units.get(), unit_type.get(), mine, unit_rows.data(), transfer.get(), path_);
+    write_from_root(outcomes.get(), outcome_type.get(), mine, empty_outcomes.data(), transfer.get(),
+                    path_);
+    write_from_root(status.get(), state_type.get(), mine, pending.data(), transfer.get(), path_);
+    create_datasets(root, datasets, rank, transfer.get(), path_);
 
     Handle unit_root(
         check(H5Gcreate2(root, "unit", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), path_, "H5Gcreate2"),
         H5Gclose);
     for (const plan::Unit& unit : study.units) {
-        const DatasetShape& shape = shapes.at(unit.dataset);
+        const DatasetInfo& info = datasets.at(unit.dataset);
         const hsize_t test_count = static_cast<hsize_t>(
-            unit.test_size > 0 ? std::min(unit.test_size, shape.test_count) : shape.test_count);
-        const hsize_t classes = static_cast<hsize_t>(shape.classes);
+            unit.test_size > 0 ? std::min(unit.test_size, info.test_count) : info.test_count);
+        const hsize_t classes = static_cast<hsize_t>(info.classes);
         Handle group(check(H5Gcreate2(root, unit_group(unit.index).c_str(), H5P_DEFAULT,
                                       H5P_DEFAULT, H5P_DEFAULT),
                            path_, "H5Gcreate2"),
@@ -514,9 +570,9 @@ void RunFile::write_outcome(int64_t index, const Outcome& outcome, Status status
     Handle outcomes(check(H5Dopen2(root, "outcomes", H5P_DEFAULT), path_, "H5Dopen2"), H5Dclose);
     Handle states(check(H5Dopen2(root, "status", H5P_DEFAULT), path_, "H5Dopen2"), H5Dclose);
     const hsize_t offset = static_cast<hsize_t>(index);
-    write_rows(outcomes.get(), outcome_type.get(), offset, 1, &row, H5P_DEFAULT, path_);
+    write_row(outcomes.get(), outcome_type.get(), offset, &row, path_);
     // The status goes last: a unit is done only once all of its data is in the file.
-    write_rows(states.get(), state_type.get(), offset, 1, &status, H5P_DEFAULT, path_);
+    write_row(states.get(), state_type.get(), offset, &status, path_);
 }
 
 void RunFile::close() {
@@ -571,6 +627,46 @@ std::vector<Outcome> ResultReader::outcomes() const {
                             row.host, row.device, row.error});
     }
     return outcomes;
+}
+
+std::vector<std::string> ResultReader::dataset_names() const {
+    std::vector<std::string> names;
+    for (const plan::Unit& unit : units()) {
+        if (std::find(names.begin(), names.end(), unit.dataset) == names.end()) {
+            names.push_back(unit.dataset);
+        }
+    }
+    return names;
+}
+
+DatasetInfo ResultReader::dataset(const std::string& name) const {
+    Handle group(
+        check(H5Gopen2(static_cast<hid_t>(file_), dataset_group(name).c_str(), H5P_DEFAULT), path_,
+              "H5Gopen2"),
+        H5Gclose);
+    DatasetInfo info;
+    info.test_labels = read_whole<uint8_t>(group.get(), "test_labels", H5T_NATIVE_UINT8, path_);
+    info.test_pixels = read_whole<uint8_t>(group.get(), "test_images", H5T_NATIVE_UINT8, path_);
+    Handle name_type = string_type(kNameBytes);
+    using Name = std::array<char, kNameBytes>;
+    for (const Name& row : read_whole<Name>(group.get(), "class_names", name_type.get(), path_)) {
+        info.class_names.emplace_back(row.data(), strnlen(row.data(), kNameBytes));
+    }
+    info.test_count = static_cast<int64_t>(info.test_labels.size());
+    info.classes = static_cast<int>(info.class_names.size());
+
+    Handle images(check(H5Dopen2(group.get(), "test_images", H5P_DEFAULT), path_, "H5Dopen2"),
+                  H5Dclose);
+    Handle space(check(H5Dget_space(images.get()), path_, "H5Dget_space"), H5Sclose);
+    hsize_t dims[4] = {};
+    if (H5Sget_simple_extent_ndims(space.get()) != 4) {
+        throw StoreError(fmt::format("{}: {}/test_images is not 4-dimensional", path_, name));
+    }
+    H5Sget_simple_extent_dims(space.get(), dims, nullptr);
+    info.channels = static_cast<int>(dims[1]);
+    info.rows = static_cast<int>(dims[2]);
+    info.cols = static_cast<int>(dims[3]);
+    return info;
 }
 
 UnitData ResultReader::unit_data(int64_t index) const {

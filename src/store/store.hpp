@@ -18,11 +18,17 @@ namespace sweep::store {
 // Stored as an HDF5 enum, so h5dump prints the names.
 enum class Status : int8_t { kPending = 0, kDone = 1, kFailed = 2 };
 
-// What the file needs to know of a data set to size a unit's test outputs.
-struct DatasetShape {
+// What the file keeps of each data set: sizes on every rank; the test split itself only
+// on rank 0, which writes it once so that the report needs no data directory.
+struct DatasetInfo {
     int64_t test_count = 0;
     int classes = 0;
+    int channels = 1, rows = 28, cols = 28;
+    std::vector<std::string> class_names;
+    std::vector<uint8_t> test_labels;  // test_count labels, rank 0 only
+    std::vector<uint8_t> test_pixels;  // test_count × channels × rows × cols, rank 0 only
 };
+using DatasetInfos = std::map<std::string, DatasetInfo>;
 
 // Per-unit outcome written by the worker that ran it.
 struct Outcome {
@@ -45,7 +51,7 @@ public:
     // Collective. Creates `path` sized for `study` when it does not exist, else opens it
     // after checking that it was made from the same plan (refused, untouched, otherwise).
     RunFile(const std::string& path, const plan::Study& study,
-            const std::map<std::string, DatasetShape>& shapes, const Provenance& provenance,
+            const DatasetInfos& datasets, const Provenance& provenance,
             MPI_Comm comm);
     ~RunFile();  // collective, like close()
     RunFile(const RunFile&) = delete;
@@ -62,7 +68,7 @@ public:
     void close();  // collective
 
 private:
-    void create(const plan::Study& study, const std::map<std::string, DatasetShape>& shapes,
+    void create(const plan::Study& study, const DatasetInfos& datasets,
                 const Provenance& provenance);
     void write_outcome(int64_t index, const Outcome& outcome, Status status);
 
@@ -95,6 +101,9 @@ public:
     std::vector<Status> status() const;
     std::vector<Outcome> outcomes() const;
     UnitData unit_data(int64_t index) const;
+    // The data sets the file holds, with their test splits (labels and pixels).
+    std::vector<std::string> dataset_names() const;
+    DatasetInfo dataset(const std::string& name) const;
 
 private:
     std::string path_;
