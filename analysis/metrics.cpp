@@ -31,8 +31,9 @@ std::vector<int64_t> row_totals(const std::vector<int64_t>& counts, int classes)
     const auto width = static_cast<size_t>(classes);
     std::vector<int64_t> totals(width, 0);
     for (size_t row = 0; row < width; ++row) {
-        for (size_t column = 0; column < width; ++column)
-            totals[row] += counts[row * width + column];
+        const auto first = counts.begin() + static_cast<std::ptrdiff_t>(row * width);
+        totals[row] =
+            std::accumulate(first, first + static_cast<std::ptrdiff_t>(width), int64_t{0});
     }
     return totals;
 }
@@ -131,8 +132,9 @@ RocCurve roc_curve(const std::vector<float>& scores, const std::vector<uint8_t>&
     std::stable_sort(order.begin(), order.end(),
                      [&scores](size_t a, size_t b) { return scores[a] > scores[b]; });
 
-    // Counts stay integers until the end, so the area is exact up to one final division:
-    // each step adds its false positives times the mean of the true positives at its two ends.
+    // Each step adds its false positives times the mean of the true positives at its two ends.
+    // The sums are of integer products, exact in a double below 2^53, so the only rounding in
+    // auc is the final division.
     curve.fpr.push_back(0.0);
     curve.tpr.push_back(0.0);
     size_t true_positives = 0;

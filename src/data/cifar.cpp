@@ -130,8 +130,8 @@ void append_batch(const std::string& path, Split& split) {
                                static_cast<size_t>(kCifarImageBytes);
         if (!whole) {
             // The size was checked above, so only a read error or a file that shrank gets here.
-            throw DataError(path + ": read error in the record at byte " +
-                            std::to_string(offset) + ": " +
+            throw DataError(path + ": read error in the record at byte " + std::to_string(offset) +
+                            ": " +
                             (std::ferror(file.get()) ? "i/o error" : "file shrank while read"));
         }
         if (label >= kCifarClassCount) {
@@ -182,9 +182,8 @@ void keep_first(Split& split, int64_t limit, const char* limit_name, const std::
         return;
     }
     if (limit > split.images.count) {
-        throw DataError(source + ": " + limit_name + " " + std::to_string(limit) +
-                        " exceeds the " + std::to_string(split.images.count) +
-                        " examples available");
+        throw DataError(source + ": " + limit_name + " " + std::to_string(limit) + " exceeds the " +
+                        std::to_string(split.images.count) + " examples available");
     }
     split.images.count = limit;
     split.images.pixels.resize(static_cast<size_t>(limit * split.images.image_size()));
