@@ -140,7 +140,6 @@ store::DatasetInfo describe_dataset(const std::string& name, const std::string& 
 // anything trains, and describes each for the result file.
 store::DatasetInfos check_data(const plan::Study& study) {
     std::map<std::string, std::string> directories;
-    std::map<std::string, int64_t> train_counts;
     store::DatasetInfos datasets;
     for (const plan::Unit& unit : study.units) {
         const auto [known, inserted] = directories.emplace(unit.dataset, unit.data_dir);
@@ -152,11 +151,11 @@ store::DatasetInfos check_data(const plan::Study& study) {
         }
         if (inserted) {
             const std::string dir = data::locate(unit.dataset, unit.data_dir);
-            train_counts[unit.dataset] =
-                data::read_idx_count(data::find_idx_files(dir).train_labels);
             datasets[unit.dataset] = describe_dataset(unit.dataset, dir);
+            datasets[unit.dataset].train_count =
+                data::read_idx_count(data::find_idx_files(dir).train_labels);
         }
-        const int64_t train_count = train_counts[unit.dataset];
+        const int64_t train_count = datasets[unit.dataset].train_count;
         const int64_t test_count = datasets[unit.dataset].test_count;
         if (unit.train_size > train_count || unit.test_size > test_count) {
             throw ConfigError(fmt::format(

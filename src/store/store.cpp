@@ -360,6 +360,8 @@ void create_datasets(hid_t root, const DatasetInfos& datasets, int rank, hid_t t
                                       H5P_DEFAULT),
                            path, "H5Gcreate2"),
                      H5Gclose);
+        write_string_attribute(group.get(), "train_count", std::to_string(info.train_count),
+                               path);
         const hsize_t count = static_cast<hsize_t>(info.test_count);
         const hsize_t classes = static_cast<hsize_t>(info.classes);
         Handle labels = create_dataset(group.get(), "test_labels", H5T_NATIVE_UINT8, {count}, path,
@@ -653,6 +655,7 @@ DatasetInfo ResultReader::dataset(const std::string& name) const {
         info.class_names.emplace_back(row.data(), strnlen(row.data(), kNameBytes));
     }
     info.test_count = static_cast<int64_t>(info.test_labels.size());
+    info.train_count = std::stoll(read_string_attribute(group.get(), "train_count", path_));
     info.classes = static_cast<int>(info.class_names.size());
 
     Handle images(check(H5Dopen2(group.get(), "test_images", H5P_DEFAULT), path_, "H5Dopen2"),

@@ -21,6 +21,7 @@ enum class Status : int8_t { kPending = 0, kDone = 1, kFailed = 2 };
 // What the file keeps of each data set: sizes on every rank; the test split itself only
 // on rank 0, which writes it once so that the report needs no data directory.
 struct DatasetInfo {
+    int64_t train_count = 0;  // training images in the data set's files
     int64_t test_count = 0;
     int classes = 0;
     int channels = 1, rows = 28, cols = 28;
