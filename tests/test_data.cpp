@@ -403,9 +403,11 @@ TEST_CASE("data: load_idx_dataset keeps the first examples up to the limits", "[
                             Contains("test_limit 7 exceeds the 6 examples available"));
 }
 
-TEST_CASE("data: locate tries data_dir, then SWEEP_DATA_DIR, then the Debian package", "[data]") {
-    TempDir root;
+TEST_CASE("data: locate tries data_dir, --data-dir, SWEEP_DATA_DIR, then Debian's package",
+          "[data]") {
+    TempDir root, other;
     fs::create_directories(root.file("mnist"));
+    fs::create_directories(other.file("mnist"));
 
     CHECK(data::locate("mnist", root.file("mnist")) == root.file("mnist"));
     REQUIRE_THROWS_WITH(data::locate("mnist", root.file("nowhere")),
@@ -414,15 +416,20 @@ TEST_CASE("data: locate tries data_dir, then SWEEP_DATA_DIR, then the Debian pac
     {
         const DataDirVariable variable(root.path());
         CHECK(data::locate("mnist", "") == root.file("mnist"));
-        REQUIRE_THROWS_WITH(data::locate("emnist", ""),
-                            Contains("emnist: data set not found; looked in: ") &&
-                                Contains(root.file("emnist")) &&
-                                Contains("set data_dir in the study file or SWEEP_DATA_DIR") &&
-                                !Contains("dataset-fashion-mnist"));
+        CHECK(data::locate("mnist", "", other.path()) == other.file("mnist"));  // --data-dir
+        REQUIRE_THROWS_WITH(
+            data::locate("emnist", "", other.path()),
+            Contains("emnist: data set not found; looked in: ") &&
+                Contains(other.file("emnist") + " (--data-dir)") &&
+                Contains(root.file("emnist") + " (SWEEP_DATA_DIR)") &&
+                Contains("data/emnist (the default)") &&
+                Contains("get it with: sweep data fetch emnist --dir " + other.path()) &&
+                !Contains("dataset-fashion-mnist"));
     }
     {
         const DataDirVariable variable(std::nullopt);
-        REQUIRE_THROWS_WITH(data::locate("mnist", ""), Contains("SWEEP_DATA_DIR not set"));
+        REQUIRE_THROWS_WITH(data::locate("mnist-absent", ""),
+                            Contains("sweep data fetch mnist-absent --dir data"));
         if (fs::is_directory("/usr/share/datasets/fashion-mnist")) {
             CHECK(data::locate("fashion-mnist", "") == "/usr/share/datasets/fashion-mnist");
         } else {

@@ -8,6 +8,8 @@ SWEEP_PACKAGES=(
     libtorch-dev libopenblas0-pthread
     openmpi-bin libopenmpi-dev libhdf5-openmpi-dev hdf5-tools
     libyaml-cpp-dev libfmt-dev libspdlog-dev libcli11-dev zlib1g-dev
+    libcurl4-openssl-dev libssl-dev libarchive-dev ca-certificates
+    gnuplot-nox
     dataset-fashion-mnist
 )
 

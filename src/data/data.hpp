@@ -28,7 +28,7 @@ struct Split {
 };
 
 struct Dataset {
-    std::string name;  // "mnist", "fashion-mnist"
+    std::string name;  // "mnist", "fashion-mnist", "cifar10"
     int class_count = 10;
     std::vector<std::string> class_names;
     Split train;
@@ -52,9 +52,12 @@ struct IdxFiles {
 };
 IdxFiles find_idx_files(const std::string& dir);  // throws DataError listing what is missing
 
-// Where a data set lives: explicit dir if not empty, else $SWEEP_DATA_DIR/<name>, else the
-// Debian package location for fashion-mnist. Throws DataError saying where it looked.
-std::string locate(const std::string& name, const std::string& explicit_dir);
+// Where a data set lives, in this order: explicit_dir (the study's data_dir) when not empty;
+// else <root>/<name> for each root of search_root (--data-dir), $SWEEP_DATA_DIR and "data";
+// else, for fashion-mnist, Debian's /usr/share/datasets/fashion-mnist. Throws DataError
+// saying where it looked and the command that fetches the data set.
+std::string locate(const std::string& name, const std::string& explicit_dir,
+                   const std::string& search_root = "");
 
 // Loads a whole IDX data set (checks that image and label counts agree in each split),
 // keeping only the first train_limit / test_limit examples when those are > 0.
@@ -76,6 +79,14 @@ bool is_cifar_dir(const std::string& dir);
 // the class names from batches.meta.txt when present. Keeps only the first train_limit /
 // test_limit examples when those are > 0. Throws DataError listing the missing files.
 Dataset load_cifar10(const std::string& dir, int64_t train_limit, int64_t test_limit);
+
+// The data sets sweep reads, by the names study files use.
+const std::vector<std::string>& dataset_names();
+
+// Loads any of them from its directory (see locate), keeping the first train_limit /
+// test_limit examples when those are > 0.
+Dataset load_dataset(const std::string& name, const std::string& dir, int64_t train_limit,
+                     int64_t test_limit);
 
 // Per-data-set normalization constants, computed over every pixel of the training split,
 // in units of pixel / 255.

@@ -37,6 +37,8 @@ const std::array<const char*, 10> kFashionMnistClassNames = {
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
     "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
 
+// Where `sweep data fetch` puts data sets unless told otherwise, relative to the working dir.
+const char* const kDefaultDataRoot = "data";
 // Where Debian's package dataset-fashion-mnist installs the four gzip files.
 const char* const kDebianFashionMnistDir = "/usr/share/datasets/fashion-mnist";
 
@@ -324,7 +326,8 @@ IdxFiles find_idx_files(const std::string& dir) {
     return IdxFiles{found[0], found[1], found[2], found[3]};
 }
 
-std::string locate(const std::string& name, const std::string& explicit_dir) {
+std::string locate(const std::string& name, const std::string& explicit_dir,
+                   const std::string& search_root) {
     if (!explicit_dir.empty()) {
         if (!is_directory(explicit_dir)) {
             throw DataError(explicit_dir + ": data directory of " + name +
@@ -333,34 +336,32 @@ std::string locate(const std::string& name, const std::string& explicit_dir) {
         return explicit_dir;
     }
 
-    std::vector<std::string> looked_in;
+    // Candidate roots in lookup order, each holding one directory per data set.
+    std::vector<std::pair<std::string, std::string>> roots;  // root, where it came from
+    if (!search_root.empty()) roots.emplace_back(search_root, "--data-dir");
     const char* env_dir = std::getenv("SWEEP_DATA_DIR");
-    if (env_dir != nullptr && env_dir[0] != '\0') {
-        std::string candidate = (fs::path(env_dir) / name).string();
-        if (is_directory(candidate)) {
-            return candidate;
-        }
-        looked_in.push_back(candidate + " (from SWEEP_DATA_DIR)");
-    } else {
-        looked_in.push_back("$SWEEP_DATA_DIR/" + name + " (SWEEP_DATA_DIR not set)");
-    }
+    if (env_dir != nullptr && env_dir[0] != '\0') roots.emplace_back(env_dir, "SWEEP_DATA_DIR");
+    roots.emplace_back(kDefaultDataRoot, "the default");
 
+    std::vector<std::string> looked_in;
+    for (const auto& [root, origin] : roots) {
+        const std::string candidate = (fs::path(root) / name).string();
+        if (is_directory(candidate)) return candidate;
+        looked_in.push_back(candidate + " (" + origin + ")");
+    }
     const bool is_fashion = name == "fashion-mnist";
     if (is_fashion) {
-        if (is_directory(kDebianFashionMnistDir)) {
-            return kDebianFashionMnistDir;
-        }
-        looked_in.push_back(kDebianFashionMnistDir);
+        if (is_directory(kDebianFashionMnistDir)) return kDebianFashionMnistDir;
+        looked_in.push_back(std::string(kDebianFashionMnistDir) + " (Debian package)");
     }
 
     std::string message = name + ": data set not found; looked in: ";
     for (size_t index = 0; index < looked_in.size(); ++index) {
         message += (index == 0 ? "" : ", ") + looked_in[index];
     }
-    message += "; set data_dir in the study file or SWEEP_DATA_DIR";
-    if (is_fashion) {
-        message += ", or install the Debian package dataset-fashion-mnist";
-    }
+    message += "; get it with: sweep data fetch " + name + " --dir " +
+               (search_root.empty() ? std::string(kDefaultDataRoot) : search_root);
+    if (is_fashion) message += " (or install the Debian package dataset-fashion-mnist)";
     throw DataError(message);
 }
 

@@ -22,7 +22,7 @@ constexpr int64_t kDefaultBatchSize = 64;        // training mini-batch, images
 constexpr int64_t kDefaultTestBatchSize = 1000;  // evaluation batch, images
 constexpr int64_t kDefaultSeed = 1;
 
-const std::vector<std::string> kDatasets = {"mnist", "fashion-mnist"};
+const std::vector<std::string> kDatasets = {"mnist", "fashion-mnist", "cifar10"};
 const std::vector<std::string> kOptimizers = {"sgd", "adam"};
 const std::vector<std::string> kTopLevelKeys = {"study",    "description", "output",
                                                 "defaults", "grids",       "grid"};

@@ -118,19 +118,20 @@ std::string describe(const plan::Unit& unit) {
 }
 
 // What the result file keeps of a data set: its sizes, class names and test split. Every
-// rank reads the (small) test split to learn its shape; only rank 0 keeps the pixels.
+// rank reads the data set once to learn its shape; only rank 0 keeps the test pixels.
 store::DatasetInfo describe_dataset(const std::string& name, const std::string& dir) {
-    const data::Dataset test_only = data::load_idx_dataset(name, dir, 1, 0);
-    const data::ImageSet& images = test_only.test.images;
+    const data::Dataset dataset = data::load_dataset(name, dir, 0, 0);
+    const data::ImageSet& images = dataset.test.images;
     store::DatasetInfo info;
+    info.train_count = dataset.train.images.count;
     info.test_count = images.count;
-    info.classes = test_only.class_count;
+    info.classes = dataset.class_count;
     info.channels = images.channels;
     info.rows = images.rows;
     info.cols = images.cols;
-    info.class_names = test_only.class_names;
+    info.class_names = dataset.class_names;
     if (world_rank() == 0) {
-        info.test_labels = test_only.test.labels;
+        info.test_labels = dataset.test.labels;
         info.test_pixels = images.pixels;
     }
     return info;
@@ -138,7 +139,7 @@ store::DatasetInfo describe_dataset(const std::string& name, const std::string& 
 
 // Checks every data set of the plan (files present and sound, sizes available) before
 // anything trains, and describes each for the result file.
-store::DatasetInfos check_data(const plan::Study& study) {
+store::DatasetInfos check_data(const plan::Study& study, const std::string& data_root) {
     std::map<std::string, std::string> directories;
     store::DatasetInfos datasets;
     for (const plan::Unit& unit : study.units) {
@@ -150,10 +151,8 @@ store::DatasetInfos check_data(const plan::Study& study) {
                             study.source_path, unit.dataset, known->second, unit.data_dir));
         }
         if (inserted) {
-            const std::string dir = data::locate(unit.dataset, unit.data_dir);
+            const std::string dir = data::locate(unit.dataset, unit.data_dir, data_root);
             datasets[unit.dataset] = describe_dataset(unit.dataset, dir);
-            datasets[unit.dataset].train_count =
-                data::read_idx_count(data::find_idx_files(dir).train_labels);
         }
         const int64_t train_count = datasets[unit.dataset].train_count;
         const int64_t test_count = datasets[unit.dataset].test_count;
@@ -207,8 +206,13 @@ train::Device pick_device(bool rank0_trains, int requested_threads) {
 // Trains units on one rank, keeping each data set in memory once loaded.
 class Worker {
 public:
-    Worker(store::RunFile& file, const plan::Study& study, train::Device device)
-        : file_(file), study_(study), device_(device), host_(host_name()) {
+    Worker(store::RunFile& file, const plan::Study& study, train::Device device,
+           std::string data_root)
+        : file_(file),
+          study_(study),
+          device_(device),
+          host_(host_name()),
+          data_root_(std::move(data_root)) {
         if (!device_.cuda) train::set_cpu_threads(device_.threads);
     }
 
@@ -252,9 +256,9 @@ private:
             fmt::format("{}|{}|{}", unit.dataset, unit.train_size, unit.test_size);
         auto found = prepared_.find(key);
         if (found != prepared_.end()) return *found->second.second;
-        const std::string dir = data::locate(unit.dataset, unit.data_dir);
+        const std::string dir = data::locate(unit.dataset, unit.data_dir, data_root_);
         auto dataset = std::make_unique<data::Dataset>(
-            data::load_idx_dataset(unit.dataset, dir, unit.train_size, unit.test_size));
+            data::load_dataset(unit.dataset, dir, unit.train_size, unit.test_size));
         auto ready = std::make_unique<train::PreparedData>(*dataset, device_);
         spdlog::debug("loaded {} from {}: {} training and {} test images", unit.dataset, dir,
                       dataset->train.images.count, dataset->test.images.count);
@@ -267,6 +271,7 @@ private:
     const plan::Study& study_;
     train::Device device_;
     std::string host_;
+    std::string data_root_;
     std::map<std::string,
              std::pair<std::unique_ptr<data::Dataset>, std::unique_ptr<train::PreparedData>>>
         prepared_;
@@ -357,7 +362,7 @@ int sweep_collectively(const Options& options) {
     agree([&] {
         study = plan::load_study(options.study_path);
         if (!options.output.empty()) study.output = options.output;
-        datasets = check_data(study);
+        datasets = check_data(study, options.data_dir);
     });
 
     agree([&] {
@@ -393,13 +398,13 @@ int sweep_collectively(const Options& options) {
     Progress progress(study, pending.size());
     const train::Device device = pick_device(size == 1, options.threads);
     if (size == 1) {
-        Worker worker(*file, study, device);
+        Worker worker(*file, study, device, options.data_dir);
         spdlog::info("training on {}", worker.where());
         for (int64_t index : pending) progress.record(worker.train(index));
     } else if (rank == 0) {
         schedule(pending, progress);
     } else {
-        Worker worker(*file, study, device);
+        Worker worker(*file, study, device, options.data_dir);
         work(worker);
     }
 

@@ -9,7 +9,8 @@ namespace sweep::run {
 
 struct Options {
     std::string study_path;
-    std::string output;  // overrides the study's output when not empty
+    std::string output;    // overrides the study's output when not empty
+    std::string data_dir;  // a root holding one directory per data set (--data-dir)
     int threads = 0;     // CPU intra-op threads per worker; 0 shares the node's cores fairly
 };
 
