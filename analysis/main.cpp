@@ -9,13 +9,15 @@
 #include "report.hpp"
 
 int main(int argc, char** argv) {
-    CLI::App app{"sweep-report: tables of a sweep result file, as Markdown and CSV"};
+    CLI::App app{
+        "sweep-report: tables and figures of a sweep result file, as Markdown, CSV and "
+        "PNG (drawn by gnuplot)"};
     app.set_version_flag("--version", std::string("sweep-report ") + SWEEP_VERSION);
     std::string result_path, output_dir;
     app.add_option("results", result_path, "result file written by sweep run (HDF5)")->required();
     app.add_option("-o,--output-dir", output_dir,
-                   "where report.md and summary.csv go (default: the result file's path "
-                   "without .h5)");
+                   "where report.md, the CSV tables and figures/ go (default: the result "
+                   "file's path without .h5)");
     CLI11_PARSE(app, argc, argv);
 
     if (output_dir.empty()) {
@@ -23,8 +25,8 @@ int main(int argc, char** argv) {
     }
     try {
         std::cout << sweep::report::write_report(result_path, output_dir);
-        std::cout << "\nwrote " << output_dir << "/report.md and " << output_dir
-                  << "/summary.csv\n";
+        std::cout << "\nwrote " << output_dir << "/report.md, its CSV tables beside it and its "
+                  << "figures in " << output_dir << "/figures\n";
     } catch (const sweep::Error& error) {
         std::fprintf(stderr, "sweep-report: %s\n", error.what());
         return error.code();
