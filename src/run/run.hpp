@@ -11,7 +11,7 @@ struct Options {
     std::string study_path;
     std::string output;    // overrides the study's output when not empty
     std::string data_dir;  // a root holding one directory per data set (--data-dir)
-    int threads = 0;     // CPU intra-op threads per worker; 0 shares the node's cores fairly
+    int threads = 0;       // CPU intra-op threads per worker; 0 shares the node's cores fairly
 };
 
 // Runs the study: with one rank it trains every pending unit itself; with more, rank 0

@@ -360,8 +360,7 @@ void create_datasets(hid_t root, const DatasetInfos& datasets, int rank, hid_t t
                                       H5P_DEFAULT),
                            path, "H5Gcreate2"),
                      H5Gclose);
-        write_string_attribute(group.get(), "train_count", std::to_string(info.train_count),
-                               path);
+        write_string_attribute(group.get(), "train_count", std::to_string(info.train_count), path);
         const hsize_t count = static_cast<hsize_t>(info.test_count);
         const hsize_t classes = static_cast<hsize_t>(info.classes);
         Handle labels = create_dataset(group.get(), "test_labels", H5T_NATIVE_UINT8, {count}, path,

@@ -51,9 +51,8 @@ class RunFile {
 public:
     // Collective. Creates `path` sized for `study` when it does not exist, else opens it
     // after checking that it was made from the same plan (refused, untouched, otherwise).
-    RunFile(const std::string& path, const plan::Study& study,
-            const DatasetInfos& datasets, const Provenance& provenance,
-            MPI_Comm comm);
+    RunFile(const std::string& path, const plan::Study& study, const DatasetInfos& datasets,
+            const Provenance& provenance, MPI_Comm comm);
     ~RunFile();  // collective, like close()
     RunFile(const RunFile&) = delete;
     RunFile& operator=(const RunFile&) = delete;
