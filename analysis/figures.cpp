@@ -74,7 +74,7 @@ void write_file(const fs::path& path, const std::string& text) {
     std::ofstream out(path, std::ios::binary);
     out << text;
     out.close();
-    if (!out) throw Error(fmt::format("{}: cannot write", path.string()), kExitInternal);
+    if (!out) throw Error(fmt::format("{}: cannot write", path.string()), kExitReport);
 }
 
 std::string read_file(const fs::path& path) {
@@ -130,15 +130,14 @@ void run_gnuplot(const Figure& figure) {
     pid_t pid = 0;
     const int spawned = posix_spawnp(&pid, "gnuplot", &actions, nullptr, argv, environ);
     posix_spawn_file_actions_destroy(&actions);
-    if (spawned == ENOENT) throw Error(kGnuplotMissing, kExitInternal);
+    if (spawned == ENOENT) throw Error(kGnuplotMissing, kExitReport);
     if (spawned != 0) {
-        throw Error(fmt::format("gnuplot: cannot start: {}", std::strerror(spawned)),
-                    kExitInternal);
+        throw Error(fmt::format("gnuplot: cannot start: {}", std::strerror(spawned)), kExitReport);
     }
     int status = 0;
     while (waitpid(pid, &status, 0) < 0) {
         if (errno != EINTR) {
-            throw Error(fmt::format("gnuplot: waitpid: {}", std::strerror(errno)), kExitInternal);
+            throw Error(fmt::format("gnuplot: waitpid: {}", std::strerror(errno)), kExitReport);
         }
     }
 
@@ -149,7 +148,7 @@ void run_gnuplot(const Figure& figure) {
                                     : fmt::format("signal {}", WTERMSIG(status));
         throw Error(
             fmt::format("gnuplot: {} failed ({}): {}", (dir / script).string(), how, messages),
-            kExitInternal);
+            kExitReport);
     }
     if (messages.empty()) fs::remove(log);
 }
@@ -278,7 +277,7 @@ void require_gnuplot() {
         if (colon == std::string_view::npos) break;
         dirs.remove_prefix(colon + 1);
     }
-    throw Error(kGnuplotMissing, kExitInternal);
+    throw Error(kGnuplotMissing, kExitReport);
 }
 
 void plot_learning_curves(const Figure& figure, const std::vector<RunCurve>& runs) {

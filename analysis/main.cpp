@@ -8,6 +8,25 @@
 #include "common/error.hpp"
 #include "report.hpp"
 
+namespace {
+
+// A report of an unfinished study is useful, but its reader must know it is one.
+void warn_if_incomplete(const std::string& result_path) {
+    size_t pending = 0, failed = 0, total = 0;
+    for (const auto& outcome : sweep::report::read_outcomes(result_path)) {
+        ++total;
+        pending += !outcome.done && !outcome.failed;
+        failed += outcome.failed;
+    }
+    if (pending + failed == 0) return;
+    std::fprintf(stderr,
+                 "sweep-report: warning: %zu of %zu units are pending and %zu failed; their "
+                 "settings' statistics leave them out (rerun sweep run to finish the study)\n",
+                 pending, total, failed);
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
     CLI::App app{
         "sweep-report: tables and figures of a sweep result file, as Markdown, CSV and "
@@ -18,7 +37,11 @@ int main(int argc, char** argv) {
     app.add_option("-o,--output-dir", output_dir,
                    "where report.md, the CSV tables and figures/ go (default: the result "
                    "file's path without .h5)");
-    CLI11_PARSE(app, argc, argv);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& error) {
+        return app.exit(error) == 0 ? 0 : sweep::kExitUsage;  // the code README.md documents
+    }
 
     if (output_dir.empty()) {
         output_dir = std::filesystem::path(result_path).replace_extension().string();
@@ -27,6 +50,7 @@ int main(int argc, char** argv) {
         std::cout << sweep::report::write_report(result_path, output_dir);
         std::cout << "\nwrote " << output_dir << "/report.md, its CSV tables beside it and its "
                   << "figures in " << output_dir << "/figures\n";
+        warn_if_incomplete(result_path);
     } catch (const sweep::Error& error) {
         std::fprintf(stderr, "sweep-report: %s\n", error.what());
         return error.code();

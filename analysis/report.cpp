@@ -145,7 +145,7 @@ fs::path make_directory(const fs::path& path) {
     if (error) {
         throw Error(fmt::format("{}: cannot create the report directory: {}", path.string(),
                                 error.message()),
-                    kExitInternal);
+                    kExitReport);
     }
     return path;
 }

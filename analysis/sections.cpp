@@ -518,7 +518,7 @@ void write_text(const fs::path& path, const std::string& text) {
     std::ofstream out(path, std::ios::binary);
     out << text;
     out.close();
-    if (!out) throw Error(fmt::format("{}: cannot write", path.string()), kExitInternal);
+    if (!out) throw Error(fmt::format("{}: cannot write", path.string()), kExitReport);
 }
 
 std::string dataset_sections(const store::ResultReader& reader, const DatasetView& view,

@@ -52,8 +52,9 @@ int main(int argc, char** argv) {
     app.fallthrough();  // global options may follow the subcommand too
     std::string log_level;
     app.add_option("--log-level", log_level,
-                   "trace, debug, info, warn, error or off (default: info on rank 0, warn on "
-                   "the others)");
+                   "trace, debug, info, warn, error, critical or off (default: info on rank 0, "
+                   "warn on the others)")
+        ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
 
     sweep::run::Options options;
     CLI::App* run = app.add_subcommand(

@@ -149,3 +149,58 @@ TEST_CASE("plan: a missing study file is named", "[plan]") {
     REQUIRE_THROWS_WITH(sweep::plan::load_study("no/such/study.yaml"),
                         Catch::Contains("no/such/study.yaml: cannot open"));
 }
+
+TEST_CASE("plan: a key given twice in one map is refused", "[plan]") {
+    // used to pass silently, yaml-cpp answering with one of the two values
+    REQUIRE_THAT(
+        error_of("study: s\ndefaults: {epochs: 1, epochs: 3}\n"
+                 "grid: {dataset: mnist, optimizer: sgd, lr: 0.1}\n"),
+        Catch::Contains("bad.yaml:2:23: epochs: given twice in defaults (also at line 2)"));
+    REQUIRE_THAT(error_of("study: s\nstudy: t\ngrid: {dataset: mnist, optimizer: sgd, lr: 0.1}\n"),
+                 Catch::Contains("study: given twice in the study"));
+}
+
+TEST_CASE("plan: a grid beyond max_units is refused before it is built", "[plan]") {
+    // a 10^7-unit grid used to fill memory with no word
+    const std::string huge =
+        "study: s\ngrid:\n  dataset: mnist\n  optimizer: sgd\n  lr: [0.1, 0.2, 0.3]\n"
+        "  seed: [1, 2, 3, 4]\n";
+    REQUIRE(parse_study(huge, "ok.yaml").units.size() == 12);
+    REQUIRE_THAT(error_of("max_units: 10\n" + huge),
+                 Catch::Contains("grid: expands to more than max_units (10) units"));
+}
+
+TEST_CASE("plan: hexadecimal and octal integers, never infinities", "[plan]") {
+    const auto study = parse_study(
+        "study: s\ngrid: {dataset: mnist, optimizer: sgd, lr: 0.1, seed: [0x10, 0o10]}\n", "s");
+    REQUIRE(study.units[0].seed == 16);
+    REQUIRE(study.units[1].seed == 8);
+    REQUIRE_THAT(error_of("study: s\ngrid: {dataset: mnist, optimizer: sgd, lr: .inf}\n"),
+                 Catch::Contains("lr: must be a finite number, got .inf"));
+}
+
+TEST_CASE("plan: the study name is a plain name and epochs are bounded", "[plan]") {
+    // a name like ../../x used to place the default output outside results/
+    REQUIRE_THAT(error_of("study: ../../x\ngrid: {dataset: mnist, optimizer: sgd, lr: 0.1}\n"),
+                 Catch::Contains("study: \"../../x\" is not a plain name"));
+    // 2^63 - 1 epochs used to overflow the result file's curve dataset
+    REQUIRE_THAT(error_of("study: s\ngrid: {dataset: mnist, optimizer: sgd, lr: 0.1, "
+                          "epochs: 9223372036854775807}\n"),
+                 Catch::Contains("epochs: must be at most 100000"));
+}
+
+TEST_CASE("plan: adam units take no momentum", "[plan]") {
+    const auto study = parse_study(
+        "study: s\ndefaults: {momentum: 0.9}\n"
+        "grid: {dataset: mnist, optimizer: [sgd, adam], lr: 0.1}\n",
+        "s");
+    REQUIRE(study.units[0].momentum == 0.9);
+    REQUIRE(study.units[1].momentum == 0);
+    REQUIRE_THAT(error_of("study: s\ngrid: {dataset: mnist, optimizer: adam, lr: 0.1, "
+                          "momentum: 0.5}\n"),
+                 Catch::Contains("momentum: applies to sgd only, not to adam"));
+}
+
+TEST_CASE("plan: a directory is not a study file", "[plan]") {
+    REQUIRE_THROWS_WITH(sweep::plan::load_study("."), Catch::Contains(".: is a directory"));
+}

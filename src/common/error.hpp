@@ -17,6 +17,7 @@ enum ExitCode : int {
     kExitStore = 5,        // the HDF5 result file cannot be used
     kExitMpi = 6,          // MPI failed or the launch is inconsistent
     kExitUnitsFailed = 7,  // the sweep ran to the end but some units failed
+    kExitReport = 8,       // the report cannot be written (directory, gnuplot)
 };
 
 class Error : public std::runtime_error {

@@ -4,8 +4,11 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <cmath>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <regex>
@@ -21,10 +24,13 @@ constexpr int64_t kDefaultEpochs = 10;
 constexpr int64_t kDefaultBatchSize = 64;        // training mini-batch, images
 constexpr int64_t kDefaultTestBatchSize = 1000;  // evaluation batch, images
 constexpr int64_t kDefaultSeed = 1;
+// Bounds that keep a typo from sizing a result file beyond reason.
+constexpr int64_t kMaxEpochs = 100000;
+constexpr int64_t kDefaultMaxUnits = 100000;  // a study's units unless `max_units` says more
 
 const std::vector<std::string> kDatasets = {"mnist", "fashion-mnist", "cifar10"};
 const std::vector<std::string> kOptimizers = {"sgd", "adam"};
-const std::vector<std::string> kTopLevelKeys = {"study",    "description", "output",
+const std::vector<std::string> kTopLevelKeys = {"study",    "description", "output", "max_units",
                                                 "defaults", "grids",       "grid"};
 
 enum class Kind { kText, kReal, kInteger };
@@ -115,6 +121,20 @@ void Reader::check_key(const YAML::Node& key_node, const std::vector<std::string
                                suggestion(key, known), join(known)));
 }
 
+// yaml-cpp keeps a repeated key and answers with the first; a study file must not depend on
+// which of two values wins.
+void check_unique_keys(const Reader& reader, const YAML::Node& map, const std::string& where) {
+    std::map<std::string, int> lines;
+    for (const auto& entry : map) {
+        const std::string key = entry.first.as<std::string>();
+        const auto [previous, inserted] = lines.emplace(key, entry.first.Mark().line + 1);
+        if (!inserted) {
+            reader.fail(entry.first, fmt::format("{}: given twice in {} (also at line {})", key,
+                                                 where, previous->second));
+        }
+    }
+}
+
 std::string Reader::plain_scalar(const YAML::Node& node, const std::string& key,
                                  const char* expected) const {
     if (node.IsNull()) fail(node, fmt::format("{}: expected {}, got nothing", key, expected));
@@ -138,6 +158,10 @@ std::string Reader::text(const YAML::Node& node, const std::string& key) const {
 double Reader::real(const YAML::Node& node, const std::string& key) const {
     static const std::regex kReal(R"([-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?)");
     const std::string scalar = plain_scalar(node, key, "a number");
+    static const std::regex kNotFinite(R"([-+]?\.(inf|Inf|INF|nan|NaN|NAN))");
+    if (std::regex_match(scalar, kNotFinite)) {
+        fail(node, fmt::format("{}: must be a finite number, got {}", key, scalar));
+    }
     if (!std::regex_match(scalar, kReal)) {
         fail(node, fmt::format("{}: expected a number, got \"{}\"", key, scalar));
     }
@@ -151,14 +175,20 @@ double Reader::real(const YAML::Node& node, const std::string& key) const {
 }
 
 int64_t Reader::integer(const YAML::Node& node, const std::string& key) const {
-    static const std::regex kInteger(R"([-+]?[0-9]+)");
+    // YAML 1.2 core schema: decimal, 0o octal and 0x hexadecimal; "010" is decimal ten.
+    static const std::regex kInteger(R"([-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)");
     const std::string scalar = plain_scalar(node, key, "an integer");
     if (!std::regex_match(scalar, kInteger)) {
         fail(node, fmt::format("{}: expected an integer, got \"{}\"", key, scalar));
     }
+    int base = 10;
     const char* begin = scalar.data() + (scalar[0] == '+');
+    if (scalar.size() > 2 && scalar[0] == '0' && (scalar[1] == 'o' || scalar[1] == 'x')) {
+        base = scalar[1] == 'o' ? 8 : 16;
+        begin = scalar.data() + 2;
+    }
     int64_t value = 0;
-    const auto [end, error] = std::from_chars(begin, scalar.data() + scalar.size(), value);
+    const auto [end, error] = std::from_chars(begin, scalar.data() + scalar.size(), value, base);
     if (error != std::errc() || end != scalar.data() + scalar.size()) {
         fail(node, fmt::format("{}: integer out of range: {}", key, scalar));
     }
@@ -198,10 +228,13 @@ void apply(const Reader& reader, const std::string& key, const YAML::Node& node,
         }
         return value;
     };
-    auto integer_at_least = [&](int64_t minimum) {
+    auto integer_at_least = [&](int64_t minimum, int64_t maximum = INT64_MAX) {
         const int64_t value = reader.integer(node, key);
         if (value < minimum) {
             reader.fail(node, fmt::format("{}: must be at least {}, got {}", key, minimum, value));
+        }
+        if (value > maximum) {
+            reader.fail(node, fmt::format("{}: must be at most {}, got {}", key, maximum, value));
         }
         return value;
     };
@@ -223,7 +256,7 @@ void apply(const Reader& reader, const std::string& key, const YAML::Node& node,
     } else if (key == "epsilon") {
         unit.epsilon = real_at_least(0, true, 1);
     } else if (key == "epochs") {
-        unit.epochs = integer_at_least(1);
+        unit.epochs = integer_at_least(1, kMaxEpochs);
     } else if (key == "batch_size") {
         unit.batch_size = integer_at_least(1);
     } else if (key == "test_batch_size") {
@@ -239,6 +272,7 @@ void apply(const Reader& reader, const std::string& key, const YAML::Node& node,
 
 Assignment read_defaults(const Reader& reader, const YAML::Node& defaults) {
     if (!defaults.IsMap()) reader.fail(defaults, "defaults: expected a map of parameters");
+    check_unique_keys(reader, defaults, "defaults");
     Assignment assignment;
     for (const auto& entry : defaults) {
         reader.check_key(entry.first, parameter_names(), "defaults");
@@ -281,6 +315,7 @@ Dimension read_dimension(const Reader& reader, const YAML::Node& key_node,
             continue;
         }
         Assignment bundle;
+        check_unique_keys(reader, item, fmt::format("bundle '{}'", key));
         for (const auto& entry : item) {
             reader.check_key(entry.first, parameter_names(), fmt::format("bundle '{}'", key));
             bundle[entry.first.as<std::string>()] = entry.second;
@@ -291,14 +326,28 @@ Dimension read_dimension(const Reader& reader, const YAML::Node& key_node,
     return dimension;
 }
 
-// Crosses the grid's dimensions, the first one varying slowest.
-std::vector<Assignment> expand_grid(const Reader& reader, const YAML::Node& grid) {
+// Crosses the grid's dimensions, the first one varying slowest; refuses a grid of more than
+// max_units points before building any of them.
+std::vector<Assignment> expand_grid(const Reader& reader, const YAML::Node& grid,
+                                    int64_t max_units) {
     if (!grid.IsMap()) reader.fail(grid, "grid: expected a map of parameters to values");
     if (grid.size() == 0) reader.fail(grid, "grid: empty grid");
+    check_unique_keys(reader, grid, "a grid");
+
+    std::vector<Dimension> dimensions;
+    int64_t size = 1;
+    for (const auto& entry : grid) {
+        dimensions.push_back(read_dimension(reader, entry.first, entry.second));
+        size *= static_cast<int64_t>(dimensions.back().size());
+        if (size > max_units) {
+            reader.fail(grid, fmt::format("grid: expands to more than max_units ({}) units; "
+                                          "raise max_units in the study file if that is meant",
+                                          max_units));
+        }
+    }
 
     std::vector<Assignment> points = {Assignment{}};
-    for (const auto& entry : grid) {
-        const Dimension dimension = read_dimension(reader, entry.first, entry.second);
+    for (const Dimension& dimension : dimensions) {
         std::vector<Assignment> crossed;
         for (const Assignment& point : points) {
             for (const Assignment& choice : dimension) {
@@ -368,8 +417,15 @@ uint64_t mix(uint64_t z) {
 }
 
 std::string read_file(const std::string& path) {
+    std::error_code ignored;
+    if (std::filesystem::is_directory(path, ignored)) {
+        throw ConfigError(fmt::format("{}: is a directory, not a study file", path));
+    }
     std::ifstream in(path, std::ios::binary);
-    if (!in) throw ConfigError(fmt::format("{}: cannot open the study file", path));
+    if (!in) {
+        throw ConfigError(
+            fmt::format("{}: cannot open the study file: {}", path, std::strerror(errno)));
+    }
     std::ostringstream content;
     content << in.rdbuf();
     return content.str();
@@ -415,21 +471,33 @@ Study parse_study(const std::string& yaml_text, const std::string& source_name) 
     }
     if (!root.IsMap()) reader.fail(root, "expected a map with keys study, defaults, grids");
     for (const auto& entry : root) reader.check_key(entry.first, kTopLevelKeys, "the study");
+    check_unique_keys(reader, root, "the study");
 
     Study study;
     study.source_path = source_name;
     study.yaml_text = yaml_text;
     if (!root["study"]) reader.fail(root, "study: missing; give the study a name");
     study.name = reader.text(root["study"], "study");
+    // The name becomes the default file name, so it must not be a path.
+    static const std::regex kName(R"([A-Za-z0-9][A-Za-z0-9._-]*)");
+    if (!std::regex_match(study.name, kName)) {
+        reader.fail(root["study"], fmt::format("study: \"{}\" is not a plain name; use letters, "
+                                               "digits, '.', '_' and '-'",
+                                               study.name));
+    }
+    int64_t max_units = kDefaultMaxUnits;
+    if (root["max_units"]) {
+        max_units = reader.integer(root["max_units"], "max_units");
+        if (max_units < 1) reader.fail(root["max_units"], "max_units: must be at least 1");
+    }
     study.output = root["output"] ? reader.text(root["output"], "output")
                                   : fmt::format("results/{}.h5", study.name);
 
     const Assignment defaults =
         root["defaults"] ? read_defaults(reader, root["defaults"]) : Assignment{};
-    if (root["grid"] && root["grids"])
-        reader.fail(root["grid"],
-                    "grid: give grid or grids, "
-                    "not both");
+    if (root["grid"] && root["grids"]) {
+        reader.fail(root["grid"], "grid: give grid or grids, not both");
+    }
     std::vector<YAML::Node> grids;
     if (root["grid"]) grids.push_back(root["grid"]);
     if (root["grids"]) {
@@ -440,7 +508,8 @@ Study parse_study(const std::string& yaml_text, const std::string& source_name) 
 
     std::map<std::string, int64_t> seen;  // identity → unit index, to reject duplicates
     for (const YAML::Node& grid : grids) {
-        for (const Assignment& point : expand_grid(reader, grid)) {
+        const int64_t room = max_units - static_cast<int64_t>(study.units.size());
+        for (const Assignment& point : expand_grid(reader, grid, room)) {
             Unit unit = make_unit(reader, grid, defaults, point);
             unit.index = static_cast<int64_t>(study.units.size());
             const auto [previous, inserted] = seen.emplace(unit.identity(), unit.index);

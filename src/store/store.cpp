@@ -8,6 +8,7 @@
 #include <array>
 #include <cstring>
 #include <ctime>
+#include <filesystem>
 
 #include "common/error.hpp"
 
@@ -413,8 +414,8 @@ std::string stored_plan_hash(const std::string& path) {
                 H5Fclose);
     if (H5Aexists(file.get(), "plan_hash") <= 0) {
         throw StoreError(
-            fmt::format("{}: exists but is not a sweep result file (no plan_hash "
-                        "attribute); choose another output",
+            fmt::format("{}: exists but is not a sweep result file, or its creation was cut "
+                        "short (no plan_hash attribute); choose another output or remove it",
                         path));
     }
     return read_string_attribute(file.get(), "plan_hash", path);
@@ -453,15 +454,27 @@ RunFile::RunFile(const std::string& path, const plan::Study& study, const Datase
     MPI_Bcast(&exists, 1, MPI_INT, 0, comm);
     if (!verdict.empty()) throw StoreError(verdict);
 
+    // MPI-IO reads "name:" prefixes and even some bare names (such as "5") as file-system
+    // hints, so it gets an absolute path.
+    const std::string absolute = std::filesystem::absolute(path).string();
     Handle access = mpio_access(comm, path);
     if (exists) {
-        file_ = check(H5Fopen(path.c_str(), H5F_ACC_RDWR, access.get()), path,
+        file_ = check(H5Fopen(absolute.c_str(), H5F_ACC_RDWR, access.get()), path,
                       "H5Fopen (is another run using this file?)");
     } else {
-        file_ = check(H5Fcreate(path.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, access.get()), path,
+        file_ = check(H5Fcreate(absolute.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, access.get()), path,
                       "H5Fcreate");
         created_ = true;
-        create(study, datasets, provenance);
+        try {
+            create(study, datasets, provenance);
+        } catch (const StoreError&) {
+            // Creation is collective and fails alike on every rank; a half-made file would
+            // only stand in the way of the next run, so it goes.
+            H5Fclose(static_cast<hid_t>(file_));
+            file_ = -1;
+            if (rank == 0) std::filesystem::remove(absolute);
+            throw;
+        }
     }
     Handle type = status_type();
     initial_status_ = read_whole<Status>(file_, "status", type.get(), path);
@@ -483,7 +496,6 @@ void RunFile::create(const plan::Study& study, const DatasetInfos& datasets,
     const hid_t root = static_cast<hid_t>(file_);
     write_string_attribute(root, "format", kFormat, path_);
     write_string_attribute(root, "study", study.name, path_);
-    write_string_attribute(root, "plan_hash", study.plan_hash(), path_);
     write_string_attribute(root, "study_yaml", study.yaml_text, path_);
     write_string_attribute(root, "created_utc", created_at, path_);
     unsigned major = 0, minor = 0, release = 0;
@@ -543,6 +555,9 @@ void RunFile::create(const plan::Study& study, const DatasetInfos& datasets,
         create_dataset(group.get(), "scores", H5T_NATIVE_FLOAT, {test_count, classes}, path_,
                        "softmax probability per test image and class");
     }
+    // The plan hash goes last: a file without it is not (yet) a sweep result file, so a
+    // creation cut short is never mistaken for a usable one.
+    write_string_attribute(root, "plan_hash", study.plan_hash(), path_);
     // Everything a worker relies on reaches the disk before any unit trains.
     check(H5Fflush(root, H5F_SCOPE_GLOBAL), path_, "H5Fflush");
 }
@@ -584,7 +599,11 @@ void RunFile::close() {
 }
 
 RunFile::~RunFile() {
-    if (file_ >= 0) H5Fclose(static_cast<hid_t>(file_));
+    // Still open here means an error is unwinding this rank alone: a collective close would
+    // wait forever for the others, so only a single-rank run closes; MPI_Abort follows.
+    int size = 1;
+    MPI_Comm_size(comm_, &size);
+    if (file_ >= 0 && size == 1) H5Fclose(static_cast<hid_t>(file_));
 }
 
 ResultReader::ResultReader(const std::string& path) : path_(path) {
