@@ -18,6 +18,7 @@ enum ExitCode : int {
     kExitMpi = 6,          // MPI failed or the launch is inconsistent
     kExitUnitsFailed = 7,  // the sweep ran to the end but some units failed
     kExitReport = 8,       // the report cannot be written (directory, gnuplot)
+    kExitStopped = 9,      // stopped by SIGTERM or SIGINT; the file is sound, rerun to resume
 };
 
 class Error : public std::runtime_error {

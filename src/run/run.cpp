@@ -4,6 +4,9 @@
 #include <mpi.h>
 #include <unistd.h>
 
+#include <csignal>
+#include <cstring>
+
 #include <chrono>
 #include <cstring>
 #include <deque>
@@ -24,15 +27,34 @@ namespace sweep::run {
 namespace {
 
 constexpr int kTagReport = 1;  // worker → scheduler: ready, done or failed
-constexpr int kTagAssign = 2;  // scheduler → worker: a unit index, or kNoMoreUnits
+constexpr int kTagAssign = 2;  // scheduler → worker: a unit index, kNoMoreUnits or kStopNow
+constexpr int kTagStop = 3;    // scheduler → worker: abandon the current unit, the run stops
 constexpr int64_t kNoMoreUnits = -1;
+constexpr int64_t kStopNow = -2;  // no more units, and a kTagStop message waits to be taken
 // How long a waiting rank sleeps between polls. Open MPI's blocking receive spins a core;
 // polling every few milliseconds costs nothing next to units that train for seconds.
 constexpr auto kPollInterval = std::chrono::milliseconds(2);
 
 using Clock = std::chrono::steady_clock;
 
-enum class ReportKind : int32_t { kReady = 0, kDone = 1, kFailed = 2 };
+enum class ReportKind : int32_t { kReady = 0, kDone = 1, kFailed = 2, kInterrupted = 3 };
+
+// The signal that asked this rank to stop (SIGTERM from Slurm or scancel, SIGINT from
+// Ctrl-C), or 0. Set by the handler, read at batch boundaries and while waiting.
+volatile std::sig_atomic_t g_stop_signal = 0;
+
+extern "C" void on_stop_signal(int signal) {
+    g_stop_signal = signal;
+}
+
+void install_stop_handlers() {
+    struct sigaction action {};
+    action.sa_handler = on_stop_signal;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESETHAND;  // a second signal ends the process at once
+    sigaction(SIGTERM, &action, nullptr);
+    sigaction(SIGINT, &action, nullptr);
+}
 
 // Sent as raw bytes: every rank runs the same binary.
 struct Report {
@@ -62,11 +84,14 @@ int world_size() {
     return size;
 }
 
-void wait_quietly(MPI_Request& request, MPI_Status* status) {
+// Waits for a request without spinning; `between_polls` runs while it is not complete.
+void wait_quietly(MPI_Request& request, MPI_Status* status,
+                  const std::function<void()>& between_polls = {}) {
     int done = 0;
     while (true) {
         MPI_Test(&request, &done, status);
         if (done) return;
+        if (between_polls) between_polls();
         std::this_thread::sleep_for(kPollInterval);
     }
 }
@@ -219,7 +244,7 @@ public:
     std::string where() const { return fmt::format("{}: {}", host_, device_.describe()); }
 
     // Trains one unit and stores it; returns the report for the scheduler.
-    Report train(int64_t index) {
+    Report train(int64_t index, const train::StopCheck& should_stop) {
         const plan::Unit& unit = study_.units.at(static_cast<size_t>(index));
         spdlog::debug("{} started", describe(unit));
         store::Outcome outcome{0, 0, 0, world_rank(), host_, device_.describe(), ""};
@@ -228,7 +253,8 @@ public:
         report.index = index;
         const Clock::time_point start = Clock::now();
         try {
-            const train::UnitResult result = train::train_unit(unit, prepared(unit), device_);
+            const train::UnitResult result =
+                train::train_unit(unit, prepared(unit), device_, should_stop);
             outcome.final_test_accuracy = result.curves.back().test_accuracy;
             outcome.final_test_loss = result.curves.back().test_loss;
             outcome.seconds = result.seconds;
@@ -236,6 +262,10 @@ public:
             report.kind = ReportKind::kDone;
         } catch (const Error&) {
             throw;  // data or store trouble is not the unit's fault: stop the sweep
+        } catch (const train::UnitInterrupted&) {
+            spdlog::info("{} abandoned: the run is stopping; it stays pending", describe(unit));
+            report.kind = ReportKind::kInterrupted;
+            return report;
         } catch (const std::exception& error) {
             // A NaN loss, an out-of-memory or a Torch error: record it, go on.
             outcome.error = std::string(error.what()).substr(0, 255);
@@ -284,6 +314,7 @@ public:
         : study_(study), to_train_(to_train), start_(Clock::now()) {}
 
     void record(const Report& report) {
+        if (report.kind == ReportKind::kInterrupted) return;  // still pending
         const plan::Unit& unit = study_.units.at(static_cast<size_t>(report.index));
         ++finished_;
         if (report.kind == ReportKind::kFailed) {
@@ -303,6 +334,7 @@ public:
     }
 
     size_t failed() const { return failed_; }
+    size_t finished() const { return finished_; }
     double elapsed() const { return std::chrono::duration<double>(Clock::now() - start_).count(); }
 
 private:
@@ -313,33 +345,68 @@ private:
     Clock::time_point start_;
 };
 
-void schedule(std::deque<int64_t> pending, Progress& progress) {
-    int active_workers = world_size() - 1;
+// Rank 0's side of the protocol. Returns true when the run was stopped by a signal (its own
+// or a worker's) before every unit was handed out.
+bool schedule(std::deque<int64_t> pending, Progress& progress) {
+    const int size = world_size();
+    int active_workers = size - 1;
+    bool stopping = false;
+    std::vector<char> released(size, 0);   // got its last reply
+    std::vector<char> stop_sent(size, 0);  // was sent kTagStop
+    const int64_t stop_message = 1;
+    auto begin_stop = [&](const char* why) {
+        if (stopping) return;
+        stopping = true;
+        spdlog::warn(
+            "stopping ({}): no more units are handed out; running units are abandoned "
+            "at their next batch",
+            why);
+        for (int worker = 1; worker < size; ++worker) {
+            if (released[worker]) continue;
+            MPI_Send(&stop_message, 1, MPI_INT64_T, worker, kTagStop, MPI_COMM_WORLD);
+            stop_sent[worker] = 1;
+        }
+    };
+
     while (active_workers > 0) {
         Report report;
         MPI_Request request;
         MPI_Status status;
         MPI_Irecv(&report, sizeof report, MPI_BYTE, MPI_ANY_SOURCE, kTagReport, MPI_COMM_WORLD,
                   &request);
-        wait_quietly(request, &status);
+        wait_quietly(request, &status, [&] {
+            if (g_stop_signal != 0) begin_stop(strsignal(g_stop_signal));
+        });
         if (report.kind == ReportKind::kReady) {
             spdlog::info("rank {} ready on {}", report.rank, report.where);
+        } else if (report.kind == ReportKind::kInterrupted) {
+            begin_stop(fmt::format("rank {} was signalled", report.rank).c_str());
         } else {
             progress.record(report);
         }
 
-        int64_t next = kNoMoreUnits;
-        if (!pending.empty()) {
+        const int worker = status.MPI_SOURCE;
+        int64_t next = stop_sent[worker] ? kStopNow : kNoMoreUnits;
+        if (!stopping && !pending.empty()) {
             next = pending.front();
             pending.pop_front();
         } else {
             --active_workers;
+            released[worker] = 1;
         }
-        MPI_Send(&next, 1, MPI_INT64_T, status.MPI_SOURCE, kTagAssign, MPI_COMM_WORLD);
+        MPI_Send(&next, 1, MPI_INT64_T, worker, kTagAssign, MPI_COMM_WORLD);
     }
+    return stopping;
 }
 
+// A worker's side: ask, train, report, until told there is nothing more. Stops early when
+// this rank is signalled or rank 0 says the run is stopping.
 void work(Worker& worker) {
+    const train::StopCheck should_stop = [] {
+        int stop_waiting = 0;
+        MPI_Iprobe(0, kTagStop, MPI_COMM_WORLD, &stop_waiting, MPI_STATUS_IGNORE);
+        return g_stop_signal != 0 || stop_waiting != 0;
+    };
     Report report;
     report.rank = world_rank();
     const std::string where = worker.where();
@@ -351,8 +418,24 @@ void work(Worker& worker) {
         MPI_Irecv(&index, 1, MPI_INT64_T, 0, kTagAssign, MPI_COMM_WORLD, &request);
         wait_quietly(request, MPI_STATUS_IGNORE);
         if (index == kNoMoreUnits) return;
-        report = worker.train(index);
+        if (index == kStopNow) {
+            int64_t taken = 0;
+            MPI_Recv(&taken, 1, MPI_INT64_T, 0, kTagStop, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+            return;
+        }
+        report = worker.train(index, should_stop);
     }
+}
+
+// What a stopped run tells its user: what is left and the exact command that resumes.
+void report_stop(const Options& options, const plan::Study& study, size_t remaining, int ranks) {
+    std::string command = ranks > 1 ? fmt::format("mpirun -n {} sweep", ranks) : "sweep";
+    command += fmt::format(" run {} -o {}", options.study_path, study.output);
+    if (!options.data_dir.empty()) command += " --data-dir " + options.data_dir;
+    spdlog::warn(
+        "stopped by a signal: {} of {} units remain pending; the result file is closed "
+        "and sound; resume with: {}",
+        remaining, study.units.size(), command);
 }
 
 int sweep_collectively(const Options& options) {
@@ -397,12 +480,20 @@ int sweep_collectively(const Options& options) {
 
     Progress progress(study, pending.size());
     const train::Device device = pick_device(size == 1, options.threads);
+    install_stop_handlers();
+    int stopped = 0;
     if (size == 1) {
         Worker worker(*file, study, device, options.data_dir);
         spdlog::info("training on {}", worker.where());
-        for (int64_t index : pending) progress.record(worker.train(index));
+        const train::StopCheck should_stop = [] { return g_stop_signal != 0; };
+        for (int64_t index : pending) {
+            const Report report = worker.train(index, should_stop);
+            stopped = report.kind == ReportKind::kInterrupted;
+            if (stopped) break;
+            progress.record(report);
+        }
     } else if (rank == 0) {
-        schedule(pending, progress);
+        stopped = schedule(pending, progress);
     } else {
         Worker worker(*file, study, device, options.data_dir);
         work(worker);
@@ -410,13 +501,16 @@ int sweep_collectively(const Options& options) {
 
     barrier_quietly();
     file->close();
-    int failed = static_cast<int>(progress.failed());
-    MPI_Bcast(&failed, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    int counts[2] = {static_cast<int>(progress.failed()), stopped};
+    MPI_Bcast(counts, 2, MPI_INT, 0, MPI_COMM_WORLD);
+    const int failed = counts[0];
     if (rank == 0) {
+        const size_t trained = progress.finished() - failed;
         spdlog::info("finished in {:.1f} s: {} trained, {} failed, {} skipped; results in {}",
-                     progress.elapsed(), pending.size() - failed, failed, done_before,
-                     study.output);
+                     progress.elapsed(), trained, failed, done_before, study.output);
+        if (counts[1]) report_stop(options, study, pending.size() - progress.finished(), size);
     }
+    if (counts[1]) return kExitStopped;
     return failed > 0 ? kExitUnitsFailed : kExitOk;
 }
 

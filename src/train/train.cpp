@@ -99,7 +99,8 @@ struct EpochTotals {
 
 EpochTotals train_epoch(model::LeNet5& net, torch::optim::Optimizer& optimizer,
                         const PreparedData::Tensors& tensors, const torch::Tensor& labels,
-                        int64_t batch_size, torch::Generator& shuffle) {
+                        int64_t batch_size, torch::Generator& shuffle,
+                        const StopCheck& should_stop) {
     const int64_t count = tensors.train_images.size(0);
     torch::Tensor order =
         torch::randperm(count, shuffle, torch::kInt64).to(tensors.train_images.device());
@@ -107,6 +108,7 @@ EpochTotals train_epoch(model::LeNet5& net, torch::optim::Optimizer& optimizer,
     torch::Tensor correct = torch::zeros({}, torch::kInt64).to(order.device());
 
     for (int64_t start = 0; start < count; start += batch_size) {
+        if (should_stop && should_stop()) throw UnitInterrupted("stopped at a batch boundary");
         torch::Tensor batch = order.slice(0, start, std::min(count, start + batch_size));
         torch::Tensor images = tensors.train_images.index_select(0, batch);
         torch::Tensor target = labels.index_select(0, batch);
@@ -194,7 +196,8 @@ PreparedData::~PreparedData() {
     delete tensors_;
 }
 
-UnitResult train_unit(const plan::Unit& unit, const PreparedData& data, const Device& device) {
+UnitResult train_unit(const plan::Unit& unit, const PreparedData& data, const Device& device,
+                      const StopCheck& should_stop) {
     const Clock::time_point unit_start = Clock::now();
     const data::Dataset& dataset = data.dataset();
     const torch::Device target = torch_device(device);
@@ -218,8 +221,8 @@ UnitResult train_unit(const plan::Unit& unit, const PreparedData& data, const De
     Evaluation test;
     for (int64_t epoch = 1; epoch <= unit.epochs; ++epoch) {
         const Clock::time_point epoch_start = Clock::now();
-        const EpochTotals totals =
-            train_epoch(net, *optimizer, data.tensors(), train_labels, unit.batch_size, shuffle);
+        const EpochTotals totals = train_epoch(net, *optimizer, data.tensors(), train_labels,
+                                               unit.batch_size, shuffle, should_stop);
         if (!std::isfinite(totals.loss)) {
             throw UnitFailed(fmt::format("training loss is {} in epoch {}", totals.loss, epoch));
         }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -39,6 +40,15 @@ class UnitFailed : public std::runtime_error {
 public:
     using std::runtime_error::runtime_error;
 };
+
+// A unit abandoned because the run is stopping (a signal): it stays pending, nothing is kept.
+class UnitInterrupted : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// Asked at every batch boundary; true abandons the unit with UnitInterrupted.
+using StopCheck = std::function<bool()>;
 
 // Where a worker trains. threads applies to CPU training (intra-op threads).
 struct Device {
@@ -80,7 +90,8 @@ private:
 // Trains and evaluates one unit. Weight initialization, label noise and shuffling draw from
 // separate streams derived from unit.seed, so units differing only in epsilon start from the
 // same weights; the same seed and thread count give the same numbers.
-UnitResult train_unit(const plan::Unit& unit, const PreparedData& data, const Device& device);
+UnitResult train_unit(const plan::Unit& unit, const PreparedData& data, const Device& device,
+                      const StopCheck& should_stop = {});
 
 // The seed of one random stream of a unit, well mixed from the unit's seed.
 enum class Stream : uint64_t { kInit = 1, kNoise = 2, kShuffle = 3 };
