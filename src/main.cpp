@@ -1,4 +1,5 @@
 // sweep: runs a study of LeNet-5 trainings across MPI ranks into one HDF5 file.
+#include <fmt/format.h>
 #include <mpi.h>
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
@@ -9,6 +10,8 @@
 
 #include "common/error.hpp"
 #include "fetch/fetch.hpp"
+#include "inspect/inspect.hpp"
+#include "plan/plan.hpp"
 #include "run/log.hpp"
 #include "run/run.hpp"
 
@@ -39,6 +42,29 @@ int fetch_dataset(int rank, const std::string& name, const std::string& root) {
     return sweep::kExitOk;
 }
 
+// The arguments of `sweep plan`.
+struct PlanArguments {
+    std::string study_path;
+    std::string output;  // overrides the study's output when not empty
+    sweep::inspect::PlanOptions options;
+};
+
+// A dry run needs one process: under mpirun only rank 0 reads and prints.
+int plan_study(int rank, const PlanArguments& arguments) {
+    if (rank != 0) return sweep::kExitOk;
+    sweep::plan::Study study = sweep::plan::load_study(arguments.study_path);
+    if (!arguments.output.empty()) study.output = arguments.output;
+    std::cout << sweep::inspect::describe_plan(study, arguments.options) << std::flush;
+    return sweep::kExitOk;
+}
+
+// Reading a result file needs one process: under mpirun only rank 0 reads and prints.
+int show_status(int rank, const std::string& result_path) {
+    if (rank != 0) return sweep::kExitOk;
+    std::cout << sweep::inspect::describe_status(result_path) << std::flush;
+    return sweep::kExitOk;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -66,6 +92,8 @@ int main(int argc, char** argv) {
                     "a directory holding one folder per data set (mnist/, fashion-mnist/, "
                     "cifar10/), searched after the study's data_dir and before "
                     "$SWEEP_DATA_DIR and ./data");
+    run->add_flag("--retry-failed", options.retry_failed,
+                  "train the units recorded as failed again, besides the pending ones");
     run->add_option("--threads", options.threads,
                     "CPU threads per worker (default: the node's cores shared among its "
                     "workers)")
@@ -82,6 +110,45 @@ int main(int argc, char** argv) {
     fetch->add_option("--dir", fetch_root, "where data sets live; writes DIR/DATASET/")
         ->capture_default_str();
 
+    PlanArguments plan_arguments;
+    CLI::App* plan = app.add_subcommand(
+        "plan", "dry run: check a study file, show its units, settings and estimated cost");
+    plan->add_option("study", plan_arguments.study_path, "study file (YAML)")->required();
+    plan->add_option("-o,--output", plan_arguments.output,
+                     "result file to look for, as `run -o` would use it (default: the study's "
+                     "output key, else results/STUDY.h5); when it exists, its done, failed and "
+                     "pending units are counted and its plan is compared with the study's");
+    plan->add_flag("--units", plan_arguments.options.list_units,
+                   "also list every unit: index, id, parameters and seed");
+    plan->add_option("--workers", plan_arguments.options.workers,
+                     "training ranks the wall-time estimate assumes (mpirun -n WORKERS+1)")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 100000));
+    plan->footer(fmt::format(
+        "Reads the study as `run` does and prints its name and result file, the units per data "
+        "set and per setting (with the count of seeds), and the estimated cost: training "
+        "images (epochs x train_size, or the whole split: 60000 for mnist and fashion-mnist, "
+        "50000 for cifar10) at {} images/s per CPU worker, a cifar10 image costing {}x a "
+        "28x28 one. When the result file exists it counts its done, failed and pending units, "
+        "or says that it comes from a different plan. Writes nothing and opens no data set, so "
+        "a missing data file is only found by `run`.\n"
+        "Exit codes: 0 the study is valid; 2 bad command line; 3 the study is not valid (the "
+        "message names file:line:column and the key).",
+        sweep::inspect::kImagesPerSecond, sweep::inspect::kColourImageCost));
+
+    std::string status_path;
+    CLI::App* status = app.add_subcommand(
+        "status", "summarize a result file: units done, pending and failed, mean accuracy");
+    status->add_option("results", status_path, "result file (HDF5) written by `sweep run`")
+        ->required();
+    status->footer(
+        "Prints, per setting, the units done, pending and failed and the mean final test "
+        "accuracy of the done ones (percent, three decimals); then every failed unit with "
+        "where it ran and its error; then the totals, the training time summed over units, "
+        "and the hosts and devices used. Reads the file only.\n"
+        "Exit codes: 0 the file was read; 2 bad command line; 5 it cannot be read (missing, not "
+        "HDF5, not a sweep result file).");
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& error) {
@@ -96,6 +163,10 @@ int main(int argc, char** argv) {
         sweep::log::init(rank, log_level);
         if (*fetch) {
             code = fetch_dataset(rank, fetch_name, fetch_root);
+        } else if (*plan) {
+            code = plan_study(rank, plan_arguments);
+        } else if (*status) {
+            code = show_status(rank, status_path);
         } else {
             code = sweep::run::run_sweep(options);
         }

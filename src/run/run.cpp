@@ -466,7 +466,9 @@ int sweep_collectively(const Options& options) {
 
     std::deque<int64_t> pending;
     for (size_t i = 0; i < study.units.size(); ++i) {
-        if (file->initial_status()[i] == store::Status::kPending) pending.push_back(i);
+        const store::Status status = file->initial_status()[i];
+        const bool retry = options.retry_failed && status == store::Status::kFailed;
+        if (status == store::Status::kPending || retry) pending.push_back(i);
     }
     const size_t done_before = study.units.size() - pending.size();
     if (rank == 0) {
@@ -475,7 +477,8 @@ int sweep_collectively(const Options& options) {
                      file->created() ? "created" : "reopened", pending.size(),
                      size == 1 ? 1 : size - 1);
         if (done_before > 0)
-            spdlog::info("{} units already done or failed are skipped", done_before);
+            spdlog::info("{} units already done{} are skipped", done_before,
+                         options.retry_failed ? "" : " or failed");
     }
 
     Progress progress(study, pending.size());
