@@ -1,5 +1,9 @@
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
 #include "common/error.hpp"
 #include "plan/plan.hpp"
 
@@ -203,4 +207,28 @@ TEST_CASE("plan: adam units take no momentum", "[plan]") {
 
 TEST_CASE("plan: a directory is not a study file", "[plan]") {
     REQUIRE_THROWS_WITH(sweep::plan::load_study("."), Catch::Contains(".: is a directory"));
+}
+
+TEST_CASE("plan: every file in tests/bad_studies fails with the error its first line expects",
+          "[plan]") {
+    // Each file starts with "# expect: TEXT"; loading it must throw a ConfigError containing
+    // TEXT. Paths in messages are given relative to tests/, as the files are named below.
+    namespace fs = std::filesystem;
+    const fs::path folder = fs::path(SWEEP_TESTS_DIR) / "bad_studies";
+    size_t checked = 0;
+    for (const auto& entry : fs::directory_iterator(folder)) {
+        std::ifstream in(entry.path());
+        std::string first_line;
+        std::getline(in, first_line);
+        const std::string marker = "# expect: ";
+        REQUIRE(first_line.rfind(marker, 0) == 0);
+        const std::string expected = first_line.substr(marker.size());
+        const std::string name = "bad_studies/" + entry.path().filename().string();
+        std::ostringstream text;
+        text << std::ifstream(entry.path()).rdbuf();
+        INFO(name);
+        CHECK_THROWS_WITH(parse_study(text.str(), name), Catch::Contains(expected));
+        ++checked;
+    }
+    REQUIRE(checked >= 20);
 }

@@ -290,7 +290,7 @@ Dimension read_dimension(const Reader& reader, const YAML::Node& key_node,
     const bool is_parameter = find_parameter(key) != nullptr;
     Dimension dimension;
 
-    if (value.IsScalar()) {
+    if (value.IsScalar() || value.IsNull()) {  // a null is checked, and named, by apply
         reader.check_key(key_node, parameter_names(), "a grid");
         return {Assignment{{key, value}}};
     }
