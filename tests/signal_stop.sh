@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# run: SIGTERM to one worker, or to every rank (as Slurm sends it), stops the sweep cleanly:
+# run: a second run on a file in use is refused; SIGTERM to one worker, or to every rank (as
+# Slurm sends it), stops the sweep cleanly:
 # exit code 9, the resume command printed, a file that opens without repair, and a rerun
 # that trains exactly the units left pending.
 # Usage: signal_stop.sh SWEEP_BINARY MPIEXEC
@@ -63,8 +64,13 @@ check_stopped() {
     [[ $(statuses "$result" | grep -c done) == 8 ]] || fail "units still pending after resume"
 }
 
-echo "== SIGTERM to one worker"
+echo "== SIGTERM to one worker, after a second run on the same file was refused"
 start_and_wait "$scratch/one.h5"
+code=0
+"$sweep" run "$scratch/study.yaml" -o "$scratch/one.h5" > "$scratch/second.log" 2>&1 || code=$?
+((code == 5)) || fail "a second run on a file in use exited $code, expected 5"
+grep -q "another run is using this result file" "$scratch/second.log" ||
+    fail "the second run did not say the file is in use"
 kill -TERM "$(ranks | sed -n 2p)"
 check_stopped "$scratch/one.h5"
 

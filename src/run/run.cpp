@@ -1,7 +1,9 @@
 #include "run/run.hpp"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <mpi.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -427,6 +429,63 @@ void work(Worker& worker) {
     }
 }
 
+// Rank 0 holds an exclusive lock on RESULT.lock for the whole run, so a second run on the same
+// result file is refused before it opens it, instead of training the same units twice. The
+// lock file stays; it is free whenever no run holds it.
+class RunLock {
+public:
+    explicit RunLock(const std::string& result_path) : path_(result_path + ".lock") {
+        fd_ = open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (fd_ < 0) {
+            throw StoreError(
+                fmt::format("{}: cannot create the lock file: {}", path_, std::strerror(errno)));
+        }
+        if (flock(fd_, LOCK_EX | LOCK_NB) == 0) {
+            const std::string owner = fmt::format("pid {} on {}\n", getpid(), host_name());
+            if (ftruncate(fd_, 0) == 0 && write(fd_, owner.data(), owner.size()) < 0) {
+                spdlog::debug("{}: could not record the owner", path_);
+            }
+            return;
+        }
+        const int error = errno;
+        if (error == ENOLCK && locking_disabled()) {
+            spdlog::warn(
+                "{}: this file system has no locks; HDF5_USE_FILE_LOCKING=FALSE is set, "
+                "so nothing stops a second run on the same file",
+                path_);
+            return;
+        }
+        std::string owner(128, '\0');
+        owner.resize(std::max<ssize_t>(0, pread(fd_, owner.data(), owner.size(), 0)));
+        close(fd_);
+        if (error == ENOLCK) {
+            throw StoreError(
+                fmt::format("{}: the file system does not support locks (errno {}); "
+                            "if only one run uses this file, set "
+                            "HDF5_USE_FILE_LOCKING=FALSE and run again",
+                            path_, error));
+        }
+        throw StoreError(
+            fmt::format("{}: another run is using this result file ({}); wait for "
+                        "it to end or choose another output",
+                        result_path, owner.substr(0, owner.find('\n'))));
+    }
+    ~RunLock() {
+        if (fd_ >= 0) close(fd_);  // closing releases the lock
+    }
+    RunLock(const RunLock&) = delete;
+    RunLock& operator=(const RunLock&) = delete;
+
+private:
+    static bool locking_disabled() {
+        const char* value = std::getenv("HDF5_USE_FILE_LOCKING");
+        return value != nullptr && std::string(value) == "FALSE";
+    }
+
+    std::string path_;
+    int fd_ = -1;
+};
+
 // What a stopped run tells its user: what is left and the exact command that resumes.
 void report_stop(const Options& options, const plan::Study& study, size_t remaining, int ranks) {
     std::string command = ranks > 1 ? fmt::format("mpirun -n {} sweep", ranks) : "sweep";
@@ -457,6 +516,10 @@ int sweep_collectively(const Options& options) {
             throw StoreError(fmt::format("{}: cannot create the output directory: {}",
                                          parent.string(), error.message()));
         }
+    });
+    std::unique_ptr<RunLock> lock;
+    agree([&] {
+        if (rank == 0) lock = std::make_unique<RunLock>(study.output);
     });
     std::unique_ptr<store::RunFile> file;
     agree([&] {

@@ -40,7 +40,13 @@ std::string hdf5_message() {
 }
 
 [[noreturn]] void fail(const std::string& path, const char* call) {
-    throw StoreError(fmt::format("{}: {} failed: {}", path, call, hdf5_message()));
+    const std::string message = hdf5_message();
+    // HDF5 locks files it opens; NFS without lockd answers errno 37 (ENOLCK).
+    const bool locking = message.find("lock") != std::string::npos;
+    throw StoreError(fmt::format("{}: {} failed: {}{}", path, call, message,
+                                 locking ? "; on a file system without locks (NFS) set "
+                                           "HDF5_USE_FILE_LOCKING=FALSE and run again"
+                                         : ""));
 }
 
 hid_t check(hid_t id, const std::string& path, const char* call) {
