@@ -92,6 +92,9 @@ int main(int argc, char** argv) {
                     "a directory holding one folder per data set (mnist/, fashion-mnist/, "
                     "cifar10/), searched after the study's data_dir and before "
                     "$SWEEP_DATA_DIR and ./data");
+    run->add_flag("--force", options.force,
+                  "when the result file comes from another plan (or is not a result file), keep "
+                  "it and write RESULT.1.h5 (or the next free number) beside it; never deletes");
     run->add_flag("--retry-failed", options.retry_failed,
                   "train the units recorded as failed again, besides the pending ones");
     run->add_option("--threads", options.threads,

@@ -170,6 +170,16 @@ TEST_CASE("run: a file made from a different plan is refused and left untouched"
     REQUIRE(refused.code == 5);
     REQUIRE_THAT(refused.output, Catch::Contains("made from a different plan"));
     REQUIRE(read_bytes(result) == before);
+
+    // --force keeps the old file and writes the new plan's file beside it.
+    const Outcome forced =
+        shell(mpirun(2) + " run " + other_study.string() + " -o " + result.string() + " --force",
+              scratch.dir / "forced.log");
+    INFO(forced.output);
+    REQUIRE(forced.code == 0);
+    REQUIRE(read_bytes(result) == before);
+    const sweep::store::ResultReader beside((scratch.dir / "plan.1.h5").string());
+    REQUIRE(beside.units().at(0).seed == 4);
 }
 
 TEST_CASE("run: one process without mpirun trains every unit itself", "[run]") {

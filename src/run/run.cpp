@@ -486,6 +486,36 @@ private:
     int fd_ = -1;
 };
 
+// With --force, a result file that this plan cannot use is kept and a new one is written beside
+// it: x.h5 → x.1.h5, x.2.h5, ... Rank 0 decides, every rank gets the same name.
+std::string beside_if_foreign(const plan::Study& study) {
+    std::string chosen = study.output;
+    if (world_rank() == 0) {
+        auto usable = [&](const std::string& path) {
+            try {
+                const std::string stored = store::stored_plan_hash(path);
+                return stored.empty() || stored == study.plan_hash();
+            } catch (const StoreError&) {
+                return false;
+            }
+        };
+        const std::filesystem::path original(study.output);
+        for (int number = 1; !usable(chosen); ++number) {
+            std::filesystem::path candidate = original;
+            candidate.replace_extension(fmt::format("{}{}", number, original.extension().string()));
+            chosen = candidate.string();
+        }
+        if (chosen != study.output) {
+            spdlog::warn("--force: {} is kept as it is; writing {} instead", study.output, chosen);
+        }
+    }
+    int length = static_cast<int>(chosen.size());
+    MPI_Bcast(&length, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    chosen.resize(static_cast<size_t>(length));
+    MPI_Bcast(chosen.data(), length, MPI_CHAR, 0, MPI_COMM_WORLD);
+    return chosen;
+}
+
 // What a stopped run tells its user: what is left and the exact command that resumes.
 void report_stop(const Options& options, const plan::Study& study, size_t remaining, int ranks) {
     std::string command = ranks > 1 ? fmt::format("mpirun -n {} sweep", ranks) : "sweep";
@@ -517,6 +547,7 @@ int sweep_collectively(const Options& options) {
                                          parent.string(), error.message()));
         }
     });
+    if (options.force) study.output = beside_if_foreign(study);
     std::unique_ptr<RunLock> lock;
     agree([&] {
         if (rank == 0) lock = std::make_unique<RunLock>(study.output);

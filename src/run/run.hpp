@@ -11,6 +11,7 @@ struct Options {
     std::string study_path;
     std::string output;         // overrides the study's output when not empty
     std::string data_dir;       // a root holding one directory per data set (--data-dir)
+    bool force = false;         // when the output is from another plan, write a new file beside it
     bool retry_failed = false;  // train failed units again, not only pending ones
     int threads = 0;            // CPU intra-op threads per worker; 0 shares the node's cores fairly
 };
