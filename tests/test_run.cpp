@@ -225,3 +225,15 @@ TEST_CASE("run: a missing data set names where it looked", "[run]") {
     REQUIRE(run.code == 4);
     REQUIRE_THAT(run.output, Catch::Contains("nowhere"));
 }
+
+TEST_CASE("run: srun without PMI (N tasks, each MPI rank 0 of 1) is refused", "[run]") {
+    const Scratch scratch;
+    const Outcome run =
+        shell("SLURM_STEP_NUM_TASKS=4 " + std::string(SWEEP_BINARY) + " run " +
+                  SWEEP_SOURCE_DIR "/sweeps/quickstart.yaml -o " + (scratch.dir / "x.h5").string(),
+              scratch.dir / "pmi.log");
+    INFO(run.output);
+    REQUIRE(run.code == 6);
+    REQUIRE_THAT(run.output, Catch::Contains("Slurm started 4 tasks but MPI sees 1"));
+    REQUIRE_FALSE(fs::exists(scratch.dir / "x.h5"));
+}

@@ -527,7 +527,21 @@ void report_stop(const Options& options, const plan::Study& study, size_t remain
         remaining, study.units.size(), command);
 }
 
+// srun without a PMI that this Open MPI understands starts N singletons, each rank 0 of 1,
+// all of which would train every unit into the same file.
+void check_launch() {
+    const char* step_tasks = std::getenv("SLURM_STEP_NUM_TASKS");
+    const int slurm_tasks = step_tasks != nullptr ? std::atoi(step_tasks) : 0;
+    if (world_size() != 1 || slurm_tasks <= 1) return;
+    throw MpiError(fmt::format(
+        "launch: Slurm started {} tasks but MPI sees 1, so each would run the whole study alone; "
+        "launch with `srun --mpi=pmix` (see `srun --mpi=list`) or with mpirun inside the "
+        "allocation",
+        slurm_tasks));
+}
+
 int sweep_collectively(const Options& options) {
+    check_launch();
     const int rank = world_rank(), size = world_size();
     plan::Study study;
     store::DatasetInfos datasets;
