@@ -95,6 +95,12 @@ int main(int argc, char** argv) {
     run->add_flag("--force", options.force,
                   "when the result file comes from another plan (or is not a result file), keep "
                   "it and write RESULT.1.h5 (or the next free number) beside it; never deletes");
+    run->add_option("--progress", options.progress,
+                    "progress display on rank 0: bar (redrawn in place), lines (a line every "
+                    "minute, for log files), or auto: a bar when stderr is a terminal (under "
+                    "mpirun it is not: ask for the bar)")
+        ->check(CLI::IsMember({"auto", "bar", "lines"}))
+        ->capture_default_str();
     run->add_flag("--retry-failed", options.retry_failed,
                   "train the units recorded as failed again, besides the pending ones");
     run->add_option("--threads", options.threads,

@@ -309,30 +309,70 @@ private:
         prepared_;
 };
 
-// Rank 0's account of the sweep, for the log.
+// "1h02m03s", "4m05s" or "7s": durations a person reads at a glance.
+std::string duration_text(double seconds) {
+    const auto total = static_cast<int64_t>(seconds + 0.5);
+    const int64_t hours = total / 3600, minutes = total / 60 % 60, rest = total % 60;
+    if (hours > 0) return fmt::format("{}h{:02d}m{:02d}s", hours, minutes, rest);
+    if (minutes > 0) return fmt::format("{}m{:02d}s", minutes, rest);
+    return fmt::format("{}s", rest);
+}
+
+// Rank 0's account of the sweep: a log line per finished unit, and a progress display of units
+// done, running units and their ranks, the latest accuracy, elapsed time and an ETA. On a
+// terminal it is a bar redrawn in place; into a file (Slurm's output) a plain line now and then.
 class Progress {
 public:
-    Progress(const plan::Study& study, size_t to_train)
-        : study_(study), to_train_(to_train), start_(Clock::now()) {}
+    // mode: "bar", "lines", or "auto" (a bar when stderr is a terminal; under mpirun it is a
+    // pipe, so ask for the bar there).
+    Progress(const plan::Study& study, size_t to_train, const std::string& mode)
+        : study_(study),
+          to_train_(to_train),
+          start_(Clock::now()),
+          last_shown_(start_),
+          live_(mode == "bar" || (mode == "auto" && isatty(STDERR_FILENO) != 0)) {}
+    ~Progress() { clear(); }
+    Progress(const Progress&) = delete;
+    Progress& operator=(const Progress&) = delete;
+
+    void started(int rank, int64_t index) {
+        running_[rank] = index;
+        redraw();
+    }
 
     void record(const Report& report) {
+        running_.erase(report.rank);
         if (report.kind == ReportKind::kInterrupted) return;  // still pending
         const plan::Unit& unit = study_.units.at(static_cast<size_t>(report.index));
         ++finished_;
+        clear();
         if (report.kind == ReportKind::kFailed) {
             ++failed_;
             spdlog::warn("{} failed on rank {} (reason in the result file's outcomes table)",
                          describe(unit), report.rank);
+        } else {
+            last_accuracy_ = 100 * report.accuracy;
+            spdlog::info("{} done on rank {}: test accuracy {:.3f} %, {:.1f} s; {}", describe(unit),
+                         report.rank, last_accuracy_, report.seconds, summary());
         }
-        const double elapsed = std::chrono::duration<double>(Clock::now() - start_).count();
-        const double eta = elapsed / finished_ * (to_train_ - finished_);
-        if (report.kind == ReportKind::kDone) {
-            spdlog::info(
-                "{} done on rank {}: test accuracy {:.3f} %, {:.1f} s; {}/{} units, "
-                "elapsed {:.0f} s, about {:.0f} s left",
-                describe(unit), report.rank, 100 * report.accuracy, report.seconds, finished_,
-                to_train_, elapsed, eta);
+        redraw();
+    }
+
+    // Called while rank 0 waits: keeps the bar's clock moving, or writes a line now and then.
+    void tick() {
+        const double since = std::chrono::duration<double>(Clock::now() - last_shown_).count();
+        if (live_ && since >= 1) {
+            redraw();
+        } else if (!live_ && since >= kProgressLineSeconds) {
+            spdlog::info("progress: {}", summary());
+            last_shown_ = Clock::now();
         }
+    }
+
+    // Takes the bar off the screen so that a log line can follow.
+    void clear() {
+        if (live_ && shown_) std::fprintf(stderr, "\r\033[K");
+        shown_ = false;
     }
 
     size_t failed() const { return failed_; }
@@ -340,11 +380,49 @@ public:
     double elapsed() const { return std::chrono::duration<double>(Clock::now() - start_).count(); }
 
 private:
+    // A plain line every this many seconds when stderr is not a terminal.
+    static constexpr double kProgressLineSeconds = 60;
+    static constexpr int kBarWidth = 20;  // characters
+
+    std::string summary() const {
+        std::string running;
+        for (const auto& [rank, index] : running_) {
+            running += fmt::format("{}rank {}: unit {}", running.empty() ? "" : ", ", rank, index);
+        }
+        std::string text = fmt::format("{}/{} units", finished_, to_train_);
+        if (failed_ > 0) text += fmt::format(" ({} failed)", failed_);
+        if (!running.empty()) text += fmt::format(", running {}", running);
+        text += fmt::format(", elapsed {}", duration_text(elapsed()));
+        if (finished_ > 0 && finished_ < to_train_) {
+            const double eta = elapsed() / finished_ * (to_train_ - finished_);
+            text += fmt::format(", about {} left", duration_text(eta));
+        }
+        return text;
+    }
+
+    void redraw() {
+        last_shown_ = Clock::now();
+        if (!live_) return;
+        const int filled =
+            to_train_ == 0 ? kBarWidth : static_cast<int>(kBarWidth * finished_ / to_train_);
+        std::string bar = std::string(filled, '#') + std::string(kBarWidth - filled, '-');
+        std::string accuracy =
+            finished_ > failed_ ? fmt::format(", last {:.2f} %", last_accuracy_) : "";
+        std::fprintf(stderr, "\r\033[K[%s] %s%s", bar.c_str(), summary().c_str(), accuracy.c_str());
+        std::fflush(stderr);
+        shown_ = true;
+    }
+
     const plan::Study& study_;
     size_t to_train_;
     size_t finished_ = 0;
     size_t failed_ = 0;
+    double last_accuracy_ = 0;
+    std::map<int, int64_t> running_;  // rank → unit index
     Clock::time_point start_;
+    Clock::time_point last_shown_;
+    bool live_;
+    bool shown_ = false;
 };
 
 // Rank 0's side of the protocol. Returns true when the run was stopped by a signal (its own
@@ -359,6 +437,7 @@ bool schedule(std::deque<int64_t> pending, Progress& progress) {
     auto begin_stop = [&](const char* why) {
         if (stopping) return;
         stopping = true;
+        progress.clear();
         spdlog::warn(
             "stopping ({}): no more units are handed out; running units are abandoned "
             "at their next batch",
@@ -378,8 +457,10 @@ bool schedule(std::deque<int64_t> pending, Progress& progress) {
                   &request);
         wait_quietly(request, &status, [&] {
             if (g_stop_signal != 0) begin_stop(strsignal(g_stop_signal));
+            progress.tick();
         });
         if (report.kind == ReportKind::kReady) {
+            progress.clear();
             spdlog::info("rank {} ready on {}", report.rank, report.where);
         } else if (report.kind == ReportKind::kInterrupted) {
             begin_stop(fmt::format("rank {} was signalled", report.rank).c_str());
@@ -392,6 +473,7 @@ bool schedule(std::deque<int64_t> pending, Progress& progress) {
         if (!stopping && !pending.empty()) {
             next = pending.front();
             pending.pop_front();
+            progress.started(worker, next);
         } else {
             --active_workers;
             released[worker] = 1;
@@ -589,7 +671,7 @@ int sweep_collectively(const Options& options) {
                          options.retry_failed ? "" : " or failed");
     }
 
-    Progress progress(study, pending.size());
+    Progress progress(study, pending.size(), options.progress);
     const train::Device device = pick_device(size == 1, options.threads);
     install_stop_handlers();
     int stopped = 0;
@@ -598,6 +680,7 @@ int sweep_collectively(const Options& options) {
         spdlog::info("training on {}", worker.where());
         const train::StopCheck should_stop = [] { return g_stop_signal != 0; };
         for (int64_t index : pending) {
+            progress.started(0, index);
             const Report report = worker.train(index, should_stop);
             stopped = report.kind == ReportKind::kInterrupted;
             if (stopped) break;
@@ -610,6 +693,7 @@ int sweep_collectively(const Options& options) {
         work(worker);
     }
 
+    progress.clear();
     barrier_quietly();
     file->close();
     int counts[2] = {static_cast<int>(progress.failed()), stopped};
