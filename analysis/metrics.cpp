@@ -216,9 +216,9 @@ RocCurve thin(const RocCurve& curve, size_t max_points) {
     const size_t points = curve.fpr.size();
     if (points <= max_points) return curve;
 
-    // Index k of max_points goes to round(k · (points − 1) / (max_points − 1)); the steps are at
-    // least 1 since points > max_points, so no index repeats, and k = 0 and the last k land on
-    // the two ends.
+    // Index k of max_points goes to round(k · (points − 1) / (max_points − 1)); the steps
+    // are at least 1 since points > max_points, so no index repeats, and k = 0 and the
+    // last k land on the two ends.
     RocCurve thinned;
     thinned.auc = curve.auc;
     const size_t span = points - 1;

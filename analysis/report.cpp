@@ -26,7 +26,11 @@ std::string percent(double value) {
 
 // A footnote mark: ¹ to ⁹, then [10], [11]...
 std::string footnote_mark(size_t number) {
-    static const char* const kSuperscripts[] = {"¹", "²", "³", "⁴", "⁵", "⁶", "⁷", "⁸", "⁹"};
+    // One per line: each superscript is several bytes, which byte-counting tools take for width.
+    // clang-format off
+    static const char* const kSuperscripts[] = {"¹", "²", "³", "⁴", "⁵",
+                                                 "⁶", "⁷", "⁸", "⁹"};
+    // clang-format on
     return number <= 9 ? kSuperscripts[number - 1] : fmt::format("[{}]", number);
 }
 

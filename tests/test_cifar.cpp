@@ -3,11 +3,13 @@
 
 #include <array>
 #include <catch2/catch.hpp>
+
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
+#include "support.hpp"
 
 #include "common/error.hpp"
 #include "data/data.hpp"
@@ -27,29 +29,7 @@ constexpr int64_t kRecordBytes = 1 + kImageBytes;
 const std::string kMiniCifarDir =
     std::string(SWEEP_SHARED_DATA) + "/cifar10-mini/cifar-10-batches-bin";
 
-// A fresh directory under the system temporary directory, removed with its files at scope exit.
-class TempDir {
-public:
-    TempDir() {
-        static int serial = 0;
-        path_ = fs::temp_directory_path() /
-                ("sweep-test-cifar-" + std::to_string(getpid()) + "-" + std::to_string(serial++));
-        fs::remove_all(path_);
-        fs::create_directories(path_);
-    }
-    ~TempDir() {
-        std::error_code ignored;
-        fs::remove_all(path_, ignored);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-
-    std::string path() const { return path_.string(); }
-    std::string file(const std::string& name) const { return (path_ / name).string(); }
-
-private:
-    fs::path path_;
-};
+using sweep::testing::TempDir;
 
 // One record's image whose every pixel tells where it sits: plane, row, column and record.
 std::vector<uint8_t> marked_image(int record) {

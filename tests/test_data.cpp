@@ -3,6 +3,7 @@
 #include <zlib.h>
 
 #include <catch2/catch.hpp>
+
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -11,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <vector>
+#include "support.hpp"
 
 #include "common/error.hpp"
 #include "data/data.hpp"
@@ -22,29 +24,7 @@ namespace data = sweep::data;
 using Catch::Contains;
 using sweep::DataError;
 
-// A fresh directory under the system temporary directory, removed with its files at scope exit.
-class TempDir {
-public:
-    TempDir() {
-        static int serial = 0;
-        path_ = fs::temp_directory_path() /
-                ("sweep-test-data-" + std::to_string(getpid()) + "-" + std::to_string(serial++));
-        fs::remove_all(path_);
-        fs::create_directories(path_);
-    }
-    ~TempDir() {
-        std::error_code ignored;
-        fs::remove_all(path_, ignored);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-
-    std::string path() const { return path_.string(); }
-    std::string file(const std::string& name) const { return (path_ / name).string(); }
-
-private:
-    fs::path path_;
-};
+using sweep::testing::TempDir;
 
 // Sets SWEEP_DATA_DIR (or unsets it, given nullopt) and restores the old value at scope exit.
 class DataDirVariable {

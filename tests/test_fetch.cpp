@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
@@ -25,6 +26,7 @@
 #include <thread>
 #include <utility>
 #include <vector>
+#include "support.hpp"
 
 #include "common/error.hpp"
 #include "data/data.hpp"
@@ -43,29 +45,7 @@ constexpr int kServerStartAttempts = 100;  // connection attempts, kServerStartP
 constexpr auto kServerStartPause = std::chrono::milliseconds(100);
 constexpr int64_t kCifarRecordBytes = 1 + 3 * 32 * 32;
 
-// A fresh directory under the system temporary directory, removed with its files at scope exit.
-class TempDir {
-public:
-    TempDir() {
-        static int serial = 0;
-        path_ = fs::temp_directory_path() /
-                ("sweep-test-fetch-" + std::to_string(getpid()) + "-" + std::to_string(serial++));
-        fs::remove_all(path_);
-        fs::create_directories(path_);
-    }
-    ~TempDir() {
-        std::error_code ignored;
-        fs::remove_all(path_, ignored);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-
-    std::string path() const { return path_.string(); }
-    std::string file(const std::string& name) const { return (path_ / name).string(); }
-
-private:
-    fs::path path_;
-};
+using sweep::testing::TempDir;
 
 class Socket {
 public:

@@ -479,7 +479,8 @@ void refuse_existing_target(const fs::path& target) {
 class ScratchDir {
 public:
     explicit ScratchDir(const fs::path& parent) {
-        std::string pattern = (parent / ".cifar-10-unpack-XXXXXX").string();
+        // mkdtemp replaces the six trailing X with a unique suffix.
+        std::string pattern = (parent / (".cifar-10-unpack-" + std::string(6, 'X'))).string();
         if (mkdtemp(pattern.data()) == nullptr) {
             throw DataError(pattern + ": cannot create: " + errno_text(errno));
         }

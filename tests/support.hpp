@@ -1,0 +1,37 @@
+// Helpers shared by the test files: scratch directories.
+// Needs only the standard library and POSIX getpid. Not shared across threads.
+#pragma once
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <string>
+#include <system_error>
+
+namespace sweep::testing {
+
+// A fresh directory under the system temporary directory, removed with its files at scope exit.
+class TempDir {
+public:
+    TempDir() {
+        static int serial = 0;
+        path_ = std::filesystem::temp_directory_path() /
+                ("sweep-test-" + std::to_string(getpid()) + "-" + std::to_string(serial++));
+        std::filesystem::remove_all(path_);
+        std::filesystem::create_directories(path_);
+    }
+    ~TempDir() {
+        std::error_code ignored;
+        std::filesystem::remove_all(path_, ignored);
+    }
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+
+    std::string path() const { return path_.string(); }
+    std::string file(const std::string& name) const { return (path_ / name).string(); }
+
+private:
+    std::filesystem::path path_;
+};
+
+}  // namespace sweep::testing
