@@ -26,7 +26,7 @@ std::string percent(double value) {
 
 // A footnote mark: ¹ to ⁹, then [10], [11]...
 std::string footnote_mark(size_t number) {
-    // One per line: each superscript is several bytes, which byte-counting tools take for width.
+    // Split in two: each superscript is several bytes, which byte-counting tools take for width.
     // clang-format off
     static const char* const kSuperscripts[] = {"¹", "²", "³", "⁴", "⁵",
                                                  "⁶", "⁷", "⁸", "⁹"};
