@@ -131,6 +131,9 @@ TEST_CASE("run: three ranks train a real study into one file, and a rerun trains
     REQUIRE(fashion.test_pixels.size() == 10000 * 28 * 28);
     REQUIRE(fashion.class_names.size() == 10);
     REQUIRE(fashion.class_names[9] == "Ankle boot");
+    REQUIRE(std::count(fashion.sha256sums.begin(), fashion.sha256sums.end(), '\n') == 4);
+    REQUIRE_THAT(fashion.sha256sums,
+                 Catch::Contains("  " + std::string(kFashionDir) + "/train-images-idx3-ubyte"));
     const auto confusion = reader.unit_data(0).confusion;
     for (int c = 0; c < 10; ++c) {
         const auto first = fashion.test_labels.begin();

@@ -200,6 +200,15 @@ Split read_cifar_batch(const std::string& path) {
     return split;
 }
 
+std::vector<std::string> cifar10_files(const std::string& dir) {
+    const fs::path batches_dir = batches_dir_of(dir);
+    check_batches_present(dir, batches_dir);
+    std::vector<std::string> files;
+    for (const char* name : kTrainBatchNames) files.push_back((batches_dir / name).string());
+    files.push_back((batches_dir / kTestBatchName).string());
+    return files;
+}
+
 bool is_cifar_dir(const std::string& dir) {
     return holds_any_batch(dir) || holds_any_batch(fs::path(dir) / kBatchesDirName);
 }

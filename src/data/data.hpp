@@ -74,6 +74,9 @@ Split read_cifar_batch(const std::string& path);
 // then says which of the others are missing.
 bool is_cifar_dir(const std::string& dir);
 
+// The batch files load_cifar10 reads from dir, training batches first; DataError if any lacks.
+std::vector<std::string> cifar10_files(const std::string& dir);
+
 // Loads CIFAR-10 from the batches directory or from its parent: data_batch_1.bin ..
 // data_batch_5.bin in that order as the training split, test_batch.bin as the test split,
 // the class names from batches.meta.txt when present. Keeps only the first train_limit /
@@ -82,6 +85,9 @@ Dataset load_cifar10(const std::string& dir, int64_t train_limit, int64_t test_l
 
 // The data sets sweep reads, by the names study files use.
 const std::vector<std::string>& dataset_names();
+
+// The files a data set is read from, in a fixed order (for checksums).
+std::vector<std::string> dataset_files(const std::string& name, const std::string& dir);
 
 // Loads any of them from its directory (see locate), keeping the first train_limit /
 // test_limit examples when those are > 0.

@@ -9,6 +9,12 @@ const std::vector<std::string>& dataset_names() {
     return kNames;
 }
 
+std::vector<std::string> dataset_files(const std::string& name, const std::string& dir) {
+    if (name == "cifar10") return cifar10_files(dir);
+    const IdxFiles files = find_idx_files(dir);
+    return {files.train_images, files.train_labels, files.test_images, files.test_labels};
+}
+
 Dataset load_dataset(const std::string& name, const std::string& dir, int64_t train_limit,
                      int64_t test_limit) {
     if (name == "cifar10") return load_cifar10(dir, train_limit, test_limit);

@@ -18,8 +18,10 @@
 #include <optional>
 #include <thread>
 
+#include "common/broadcast.hpp"
 #include "common/error.hpp"
 #include "data/data.hpp"
+#include "fetch/fetch.hpp"
 #include "plan/plan.hpp"
 #include "run/log.hpp"
 #include "store/store.hpp"
@@ -126,10 +128,7 @@ void agree(const std::function<void()>& step) {
 
     const int root = size - global[0];
     MPI_Bcast(&code, 1, MPI_INT, root, MPI_COMM_WORLD);
-    int length = static_cast<int>(message.size());
-    MPI_Bcast(&length, 1, MPI_INT, root, MPI_COMM_WORLD);
-    message.resize(static_cast<size_t>(length));
-    MPI_Bcast(message.data(), length, MPI_CHAR, root, MPI_COMM_WORLD);
+    broadcast_text(message, root, MPI_COMM_WORLD);
     throw AgreedError(message, static_cast<ExitCode>(code));
 }
 
@@ -160,7 +159,12 @@ store::DatasetInfo describe_dataset(const std::string& name, const std::string& 
     if (world_rank() == 0) {
         info.test_labels = dataset.test.labels;
         info.test_pixels = images.pixels;
+        for (const std::string& file : data::dataset_files(name, dir)) {
+            info.sha256sums += fmt::format(
+                "{}  {}\n", fetch::file_hex_digest(fetch::DigestKind::kSha256, file), file);
+        }
     }
+    broadcast_text(info.sha256sums, 0, MPI_COMM_WORLD);  // attributes are written by all ranks
     return info;
 }
 
@@ -591,10 +595,7 @@ std::string beside_if_foreign(const plan::Study& study) {
             spdlog::warn("--force: {} is kept as it is; writing {} instead", study.output, chosen);
         }
     }
-    int length = static_cast<int>(chosen.size());
-    MPI_Bcast(&length, 1, MPI_INT, 0, MPI_COMM_WORLD);
-    chosen.resize(static_cast<size_t>(length));
-    MPI_Bcast(chosen.data(), length, MPI_CHAR, 0, MPI_COMM_WORLD);
+    broadcast_text(chosen, 0, MPI_COMM_WORLD);
     return chosen;
 }
 

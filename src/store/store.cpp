@@ -10,6 +10,7 @@
 #include <ctime>
 #include <filesystem>
 
+#include "common/broadcast.hpp"
 #include "common/error.hpp"
 
 namespace sweep::store {
@@ -368,6 +369,7 @@ void create_datasets(hid_t root, const DatasetInfos& datasets, int rank, hid_t t
                            path, "H5Gcreate2"),
                      H5Gclose);
         write_string_attribute(group.get(), "train_count", std::to_string(info.train_count), path);
+        write_string_attribute(group.get(), "sha256sums", info.sha256sums, path);
         const hsize_t count = static_cast<hsize_t>(info.test_count);
         const hsize_t classes = static_cast<hsize_t>(info.classes);
         Handle labels = create_dataset(group.get(), "test_labels", H5T_NATIVE_UINT8, {count}, path,
@@ -453,10 +455,7 @@ RunFile::RunFile(const std::string& path, const plan::Study& study, const Datase
             verdict = error.what();
         }
     }
-    int verdict_length = static_cast<int>(verdict.size());
-    MPI_Bcast(&verdict_length, 1, MPI_INT, 0, comm);
-    verdict.resize(static_cast<size_t>(verdict_length));
-    MPI_Bcast(verdict.data(), verdict_length, MPI_CHAR, 0, comm);
+    broadcast_text(verdict, 0, comm);
     MPI_Bcast(&exists, 1, MPI_INT, 0, comm);
     if (!verdict.empty()) throw StoreError(verdict);
 
@@ -494,10 +493,8 @@ void RunFile::create(const plan::Study& study, const DatasetInfos& datasets,
                      const Provenance& provenance) {
     int rank = 0;
     MPI_Comm_rank(comm_, &rank);
-    std::string created_at = rank == 0 ? utc_now() : std::string(32, '\0');
-    created_at.resize(32);
-    MPI_Bcast(created_at.data(), 32, MPI_CHAR, 0, comm_);
-    created_at = created_at.c_str();
+    std::string created_at = rank == 0 ? utc_now() : "";
+    broadcast_text(created_at, 0, comm_);
 
     const hid_t root = static_cast<hid_t>(file_);
     write_string_attribute(root, "format", kFormat, path_);
@@ -680,6 +677,9 @@ DatasetInfo ResultReader::dataset(const std::string& name) const {
     }
     info.test_count = static_cast<int64_t>(info.test_labels.size());
     info.train_count = std::stoll(read_string_attribute(group.get(), "train_count", path_));
+    if (H5Aexists(group.get(), "sha256sums") > 0) {  // absent in files from before it was kept
+        info.sha256sums = read_string_attribute(group.get(), "sha256sums", path_);
+    }
     info.classes = static_cast<int>(info.class_names.size());
 
     Handle images(check(H5Dopen2(group.get(), "test_images", H5P_DEFAULT), path_, "H5Dopen2"),

@@ -26,6 +26,7 @@ struct DatasetInfo {
     int classes = 0;
     int channels = 1, rows = 28, cols = 28;
     std::vector<std::string> class_names;
+    std::string sha256sums;            // "digest  file" per data file, as sha256sum prints them
     std::vector<uint8_t> test_labels;  // test_count labels, rank 0 only
     std::vector<uint8_t> test_pixels;  // test_count × channels × rows × cols, rank 0 only
 };
