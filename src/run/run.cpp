@@ -601,7 +601,11 @@ std::string beside_if_foreign(const plan::Study& study) {
 
 // What a stopped run tells its user: what is left and the exact command that resumes.
 void report_stop(const Options& options, const plan::Study& study, size_t remaining, int ranks) {
-    std::string command = ranks > 1 ? fmt::format("mpirun -n {} sweep", ranks) : "sweep";
+    const bool under_srun = std::getenv("SLURM_STEP_NUM_TASKS") != nullptr;
+    std::string command = "sweep";
+    if (ranks > 1) {
+        command = fmt::format("{} -n {} sweep", under_srun ? "srun --mpi=pmix" : "mpirun", ranks);
+    }
     command += fmt::format(" run {} -o {}", options.study_path, study.output);
     if (!options.data_dir.empty()) command += " --data-dir " + options.data_dir;
     spdlog::warn(
@@ -624,6 +628,7 @@ void check_launch() {
 }
 
 int sweep_collectively(const Options& options) {
+    install_stop_handlers();  // before anything slow, so an early SIGTERM still stops cleanly
     check_launch();
     const int rank = world_rank(), size = world_size();
     plan::Study study;
@@ -674,7 +679,6 @@ int sweep_collectively(const Options& options) {
 
     Progress progress(study, pending.size(), options.progress);
     const train::Device device = pick_device(size == 1, options.threads);
-    install_stop_handlers();
     int stopped = 0;
     if (size == 1) {
         Worker worker(*file, study, device, options.data_dir);
