@@ -232,3 +232,17 @@ TEST_CASE("plan: every file in tests/bad_studies fails with the error its first 
     }
     REQUIRE(checked >= 20);
 }
+
+TEST_CASE("plan: inputs the fuzzer found are refused with a ConfigError", "[plan]") {
+    // Each file under tests/fuzz/regressions/fuzz_plan says in its first line what used to
+    // happen: an exception of another type, a stack overflow, an integer overflow.
+    namespace fs = std::filesystem;
+    const fs::path folder = fs::path(SWEEP_TESTS_DIR) / "fuzz" / "regressions" / "fuzz_plan";
+    if (!fs::is_directory(folder)) return;
+    for (const auto& entry : fs::directory_iterator(folder)) {
+        std::ostringstream text;
+        text << std::ifstream(entry.path(), std::ios::binary).rdbuf();
+        INFO(entry.path().filename().string());
+        CHECK_THROWS_AS(parse_study(text.str(), "fuzz.yaml"), ConfigError);
+    }
+}

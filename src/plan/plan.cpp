@@ -26,6 +26,8 @@ constexpr int64_t kDefaultTestBatchSize = 1000;  // evaluation batch, images
 constexpr int64_t kDefaultSeed = 1;
 // Bounds that keep a typo from sizing a result file beyond reason.
 constexpr int64_t kMaxEpochs = 100000;
+constexpr size_t kMaxNumberLength = 64;       // characters of a number in the study file
+constexpr size_t kMaxStudyNameLength = 100;   // characters; the name becomes a file name
 constexpr int64_t kDefaultMaxUnits = 100000;  // a study's units unless `max_units` says more
 
 const std::vector<std::string> kDatasets = {"mnist", "fashion-mnist", "cifar10"};
@@ -69,6 +71,8 @@ public:
     int64_t integer(const YAML::Node& node, const std::string& key) const;
     void check_key(const YAML::Node& key_node, const std::vector<std::string>& known,
                    const std::string& where) const;
+    // A map key as text; a list or map used as a key is refused.
+    std::string key_text(const YAML::Node& key_node) const;
 
     const std::string& source() const { return source_; }
 
@@ -113,9 +117,14 @@ std::string join(const std::vector<std::string>& words) {
     return out;
 }
 
+std::string Reader::key_text(const YAML::Node& key_node) const {
+    if (!key_node.IsScalar()) fail(key_node, "keys must be plain names, not lists or maps");
+    return key_node.Scalar();
+}
+
 void Reader::check_key(const YAML::Node& key_node, const std::vector<std::string>& known,
                        const std::string& where) const {
-    const std::string key = key_node.as<std::string>();
+    const std::string key = key_text(key_node);
     if (std::find(known.begin(), known.end(), key) != known.end()) return;
     fail(key_node, fmt::format("{}: unknown key in {}{}; known keys: {}", key, where,
                                suggestion(key, known), join(known)));
@@ -126,7 +135,7 @@ void Reader::check_key(const YAML::Node& key_node, const std::vector<std::string
 void check_unique_keys(const Reader& reader, const YAML::Node& map, const std::string& where) {
     std::map<std::string, int> lines;
     for (const auto& entry : map) {
-        const std::string key = entry.first.as<std::string>();
+        const std::string key = reader.key_text(entry.first);
         const auto [previous, inserted] = lines.emplace(key, entry.first.Mark().line + 1);
         if (!inserted) {
             reader.fail(entry.first, fmt::format("{}: given twice in {} (also at line {})", key,
@@ -144,6 +153,11 @@ std::string Reader::plain_scalar(const YAML::Node& node, const std::string& key,
     if (node.Tag() == "!")
         fail(node,
              fmt::format("{}: expected {}, got quoted text \"{}\"", key, expected, node.Scalar()));
+    // std::regex recurses per character; no number needs more than this many.
+    if (node.Scalar().size() > kMaxNumberLength) {
+        fail(node, fmt::format("{}: {} characters are too long for {}", key, node.Scalar().size(),
+                               expected));
+    }
     return node.Scalar();
 }
 
@@ -276,7 +290,7 @@ Assignment read_defaults(const Reader& reader, const YAML::Node& defaults) {
     Assignment assignment;
     for (const auto& entry : defaults) {
         reader.check_key(entry.first, parameter_names(), "defaults");
-        assignment[entry.first.as<std::string>()] = entry.second;
+        assignment[reader.key_text(entry.first)] = entry.second;
     }
     return assignment;
 }
@@ -286,7 +300,7 @@ using Dimension = std::vector<Assignment>;
 
 Dimension read_dimension(const Reader& reader, const YAML::Node& key_node,
                          const YAML::Node& value) {
-    const std::string key = key_node.as<std::string>();
+    const std::string key = reader.key_text(key_node);
     const bool is_parameter = find_parameter(key) != nullptr;
     Dimension dimension;
 
@@ -318,7 +332,7 @@ Dimension read_dimension(const Reader& reader, const YAML::Node& key_node,
         check_unique_keys(reader, item, fmt::format("bundle '{}'", key));
         for (const auto& entry : item) {
             reader.check_key(entry.first, parameter_names(), fmt::format("bundle '{}'", key));
-            bundle[entry.first.as<std::string>()] = entry.second;
+            bundle[reader.key_text(entry.first)] = entry.second;
         }
         if (bundle.empty()) reader.fail(item, fmt::format("{}: empty bundle", key));
         dimension.push_back(bundle);
@@ -338,12 +352,13 @@ std::vector<Assignment> expand_grid(const Reader& reader, const YAML::Node& grid
     int64_t size = 1;
     for (const auto& entry : grid) {
         dimensions.push_back(read_dimension(reader, entry.first, entry.second));
-        size *= static_cast<int64_t>(dimensions.back().size());
-        if (size > max_units) {
+        const auto choices = static_cast<int64_t>(dimensions.back().size());
+        if (size > max_units / choices) {  // size × choices > max_units, without overflow
             reader.fail(grid, fmt::format("grid: expands to more than max_units ({}) units; "
                                           "raise max_units in the study file if that is meant",
                                           max_units));
         }
+        size *= choices;
     }
 
     std::vector<Assignment> points = {Assignment{}};
@@ -480,6 +495,10 @@ Study parse_study(const std::string& yaml_text, const std::string& source_name) 
     study.name = reader.text(root["study"], "study");
     // The name becomes the default file name, so it must not be a path.
     static const std::regex kName(R"([A-Za-z0-9][A-Za-z0-9._-]*)");
+    if (study.name.size() > kMaxStudyNameLength) {
+        reader.fail(root["study"], fmt::format("study: the name is longer than {} characters",
+                                               kMaxStudyNameLength));
+    }
     if (!std::regex_match(study.name, kName)) {
         reader.fail(root["study"], fmt::format("study: \"{}\" is not a plain name; use letters, "
                                                "digits, '.', '_' and '-'",
