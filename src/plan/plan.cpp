@@ -29,6 +29,7 @@ constexpr int64_t kMaxEpochs = 100000;
 constexpr size_t kMaxNumberLength = 64;       // characters of a number in the study file
 constexpr size_t kMaxStudyNameLength = 100;   // characters; the name becomes a file name
 constexpr int64_t kDefaultMaxUnits = 100000;  // a study's units unless `max_units` says more
+constexpr int64_t kMaxMaxUnits = 10000000;    // beyond this, expanding alone takes minutes
 
 const std::vector<std::string> kDatasets = {"mnist", "fashion-mnist", "cifar10"};
 const std::vector<std::string> kOptimizers = {"sgd", "adam"};
@@ -507,7 +508,10 @@ Study parse_study(const std::string& yaml_text, const std::string& source_name) 
     int64_t max_units = kDefaultMaxUnits;
     if (root["max_units"]) {
         max_units = reader.integer(root["max_units"], "max_units");
-        if (max_units < 1) reader.fail(root["max_units"], "max_units: must be at least 1");
+        if (max_units < 1 || max_units > kMaxMaxUnits) {
+            reader.fail(root["max_units"],
+                        fmt::format("max_units: must be between 1 and {}", kMaxMaxUnits));
+        }
     }
     study.output = root["output"] ? reader.text(root["output"], "output")
                                   : fmt::format("results/{}.h5", study.name);
