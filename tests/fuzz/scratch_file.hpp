@@ -23,7 +23,8 @@ namespace fuzz {
 // a new file per input would cost more than most inputs take to parse. A plain array outlives
 // the exit handler that removes the file, which a std::string would not.
 inline const char* scratch_path() {
-    static char path[] = "/tmp/sweep-fuzz-XXXXXX";
+    // mkstemp fills in the last six characters, which must be X.
+    static char path[] = "/tmp/sweep-fuzz-\x58\x58\x58\x58\x58\x58";
     static const bool made = [] {
         const int descriptor = mkstemp(path);
         if (descriptor < 0) die("cannot create a scratch file under /tmp");
