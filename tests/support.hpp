@@ -1,10 +1,11 @@
-// Helpers shared by the test files: scratch directories.
+// Helpers shared by the test files: scratch directories and the files in them.
 // Needs only the standard library and POSIX getpid. Not shared across threads.
 #pragma once
 
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <system_error>
 
@@ -32,6 +33,17 @@ public:
 
 private:
     std::filesystem::path path_;
+};
+
+// A TempDir that also writes files: the end-to-end tests keep their study files there.
+class Scratch : public TempDir {
+public:
+    std::filesystem::path dir = path();
+
+    std::filesystem::path write(const std::string& name, const std::string& text) const {
+        std::ofstream(dir / name) << text;
+        return dir / name;
+    }
 };
 
 }  // namespace sweep::testing

@@ -6,6 +6,8 @@
 #include <unistd.h>
 #include <catch2/catch.hpp>
 
+#include "support.hpp"
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -57,19 +59,7 @@ grids:
   - {optimizer: sgd, lr: 1e30, seed: [1]}
 )";
 
-struct Scratch {
-    fs::path dir;
-    Scratch() {
-        dir = fs::temp_directory_path() / ("sweep-inspect-test-" + std::to_string(getpid()));
-        fs::remove_all(dir);
-        fs::create_directories(dir);
-    }
-    ~Scratch() { fs::remove_all(dir); }
-    fs::path write(const std::string& name, const std::string& text) const {
-        std::ofstream(dir / name) << text;
-        return dir / name;
-    }
-};
+using sweep::testing::Scratch;
 
 const Scratch& scratch() {
     static const Scratch kScratch;

@@ -3,6 +3,8 @@
 #include <unistd.h>
 #include <catch2/catch.hpp>
 
+#include "support.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -39,19 +41,7 @@ grids:
     seed: [1]
 )";
 
-struct Scratch {
-    fs::path dir;
-    Scratch() {
-        dir = fs::temp_directory_path() / ("sweep-run-test-" + std::to_string(getpid()));
-        fs::remove_all(dir);
-        fs::create_directories(dir);
-    }
-    ~Scratch() { fs::remove_all(dir); }
-    fs::path write(const std::string& name, const std::string& text) const {
-        std::ofstream(dir / name) << text;
-        return dir / name;
-    }
-};
+using sweep::testing::Scratch;
 
 std::string read_bytes(const fs::path& path) {
     std::ifstream in(path, std::ios::binary);
