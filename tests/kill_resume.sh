@@ -4,12 +4,7 @@
 # before untouched, and ends with the same numbers as an uninterrupted run.
 # Usage: kill_resume.sh SWEEP_BINARY MPIEXEC
 set -euo pipefail
-sweep=$1
-mpiexec=$2
-scratch=$(mktemp -d)
-trap 'rm -rf "$scratch"' EXIT
-flags=(--oversubscribe)
-[[ $(id -u) -eq 0 ]] && flags+=(--allow-run-as-root)
+source "$(dirname "$0")/mpi_script_support.sh" "$@"
 units=8
 
 cat > "$scratch/study.yaml" <<YAML
@@ -25,9 +20,7 @@ grid:
   seed: [1, 2, 3, 4, 5, 6, 7, 8]
 YAML
 
-fail() { echo "FAILED: $*"; cat "$scratch/log" 2>/dev/null; exit 1; }
 run() { "$mpiexec" -n 3 "${flags[@]}" "$sweep" run "$scratch/study.yaml" --threads 1 -o "$1"; }
-statuses() { h5dump -d status "$1" | sed -n '/DATA {/,$p' | grep -o 'pending\|done\|failed'; }
 unit_path() { printf '/unit/%06d' "$1"; }
 
 # True when unit $3 holds the same results in files $1 and $2 (timings aside).

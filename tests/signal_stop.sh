@@ -5,12 +5,7 @@
 # that trains exactly the units left pending.
 # Usage: signal_stop.sh SWEEP_BINARY MPIEXEC
 set -euo pipefail
-sweep=$1
-mpiexec=$2
-scratch=$(mktemp -d)
-trap 'rm -rf "$scratch"' EXIT
-flags=(--oversubscribe)
-[[ $(id -u) -eq 0 ]] && flags+=(--allow-run-as-root)
+source "$(dirname "$0")/mpi_script_support.sh" "$@"
 
 cat > "$scratch/study.yaml" <<YAML
 study: signals
@@ -24,10 +19,7 @@ grid:
   seed: [1, 2, 3, 4, 5, 6, 7, 8]
 YAML
 
-fail() { echo "FAILED: $*"; cat "$scratch/log" 2>/dev/null; exit 1; }
 
-# The status values of a result file, one word per unit (the enum's names, not its type).
-statuses() { h5dump -d status "$1" | sed -n '/DATA {/,$p' | grep -o 'pending\|done\|failed'; }
 
 # Starts the sweep in the background and waits (at most 120 s) until a first unit is done.
 start_and_wait() {
