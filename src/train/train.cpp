@@ -8,14 +8,9 @@
 
 #include <torch/version.h>
 #include "model/lenet.hpp"
+#include "train/tensors.hpp"
 
 namespace sweep::train {
-
-struct PreparedData::Tensors {
-    torch::Tensor train_images;  // count × channels × rows × cols, float, normalized
-    torch::Tensor test_images;
-    torch::Tensor test_labels;  // int64
-};
 
 namespace {
 
