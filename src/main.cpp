@@ -107,6 +107,10 @@ int main(int argc, char** argv) {
                     "CPU threads per worker (default: the node's cores shared among its "
                     "workers)")
         ->check(CLI::Range(1, 1024));
+    run->add_flag("--share-gpus", options.share_gpus,
+                  "let more workers than visible GPUs share them, round robin (default: refuse, "
+                  "naming the host); workers that see the same CUDA_VISIBLE_DEVICES take its "
+                  "devices in node-local rank order");
 
     CLI::App* data = app.add_subcommand("data", "manage data sets");
     data->require_subcommand(1);

@@ -78,7 +78,8 @@ TEST_CASE("run: three ranks train a real study into one file, and a rerun trains
     const fs::path study = scratch.write("study.yaml", kStudy);
     const fs::path result = scratch.dir / "out" / "integration.h5";
 
-    const Outcome first = shell(mpirun(3) + " run " + study.string() + " -o " + result.string(),
+    const Outcome first = shell("env -u CUDA_VISIBLE_DEVICES " + mpirun(3) + " run " +
+                                    study.string() + " -o " + result.string(),
                                 scratch.dir / "first.log");
     INFO(first.output);
     REQUIRE(first.code == 0);
@@ -94,6 +95,10 @@ TEST_CASE("run: three ranks train a real study into one file, and a rerun trains
         REQUIRE(status[i] == sweep::store::Status::kDone);
         REQUIRE(outcomes[i].final_test_accuracy > 0.5);  // chance is 0.1
         REQUIRE((outcomes[i].rank == 1 || outcomes[i].rank == 2));
+        REQUIRE(outcomes[i].local_rank == outcomes[i].rank);  // one node: local order is world's
+        REQUIRE(!outcomes[i].host.empty());
+        REQUIRE(outcomes[i].visible_devices == "(unset)");
+        REQUIRE_THAT(outcomes[i].device, Catch::StartsWith("cpu (1 thread)"));
 
         const sweep::store::UnitData data = reader.unit_data(int64_t(i));
         REQUIRE(data.curves.size() == 1);
@@ -183,14 +188,20 @@ TEST_CASE("run: one process without mpirun trains every unit itself", "[run]") {
         "study: single\ngrid: {dataset: fashion-mnist, optimizer: adam, lr: 0.001, epochs: 1, "
         "train_size: 640, test_size: 100, seed: [1, 2]}\n");
     const fs::path result = scratch.dir / "single.h5";
-    const Outcome run =
-        shell(std::string(SWEEP_BINARY) + " run " + study.string() + " -o " + result.string(),
-              scratch.dir / "single.log");
+    // The variable is stored as the worker saw it; a CPU build of LibTorch sees no device.
+    const Outcome run = shell("CUDA_VISIBLE_DEVICES=7 " + std::string(SWEEP_BINARY) + " run " +
+                                  study.string() + " -o " + result.string(),
+                              scratch.dir / "single.log");
     INFO(run.output);
     REQUIRE(run.code == 0);
     const sweep::store::ResultReader reader(result.string());
     for (const auto status : reader.status()) REQUIRE(status == sweep::store::Status::kDone);
-    for (const auto& outcome : reader.outcomes()) REQUIRE(outcome.rank == 0);
+    for (const auto& outcome : reader.outcomes()) {
+        REQUIRE(outcome.rank == 0);
+        REQUIRE(outcome.local_rank == 0);
+        REQUIRE(outcome.visible_devices == "7");
+        REQUIRE_THAT(outcome.device, Catch::StartsWith("cpu"));
+    }
 }
 
 TEST_CASE("run: a bad study file is reported once, before anything trains", "[run][mpi]") {

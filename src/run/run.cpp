@@ -22,6 +22,7 @@
 #include "common/error.hpp"
 #include "data/data.hpp"
 #include "fetch/fetch.hpp"
+#include "placement/placement.hpp"
 #include "plan/plan.hpp"
 #include "run/log.hpp"
 #include "store/store.hpp"
@@ -207,53 +208,99 @@ store::Provenance provenance() {
     return {{"torch_version", train::torch_version()}, {"mpi_version", mpi_text}};
 }
 
-// Where this worker trains: its index among the workers of its node picks a CUDA device;
-// without CUDA, the node's cores are shared out among its workers, the remainder first.
-train::Device pick_device(bool rank0_trains, int requested_threads) {
+// Where this rank runs, as stored with each unit it trains.
+struct Seat {
+    train::Device device;
+    int local_rank = 0;           // among the MPI ranks of its node
+    std::string visible_devices;  // CUDA_VISIBLE_DEVICES, or "(unset)"
+};
+
+// Every rank's CUDA_VISIBLE_DEVICES on this node, in node-local rank order; collective over
+// `node`. The value's presence travels as its first byte, so unset and empty differ.
+std::vector<placement::NodeRank> gather_node(MPI_Comm node, bool is_worker) {
+    const char* visible = std::getenv("CUDA_VISIBLE_DEVICES");
+    std::string mine = std::string(is_worker ? "w" : "s") + (visible ? "=" : "-");
+    if (visible) mine += visible;
+
+    int ranks = 0;
+    MPI_Comm_size(node, &ranks);
+    int length = static_cast<int>(mine.size());
+    std::vector<int> lengths(ranks), offsets(ranks);
+    MPI_Allgather(&length, 1, MPI_INT, lengths.data(), 1, MPI_INT, node);
+    int total = 0;
+    for (int i = 0; i < ranks; ++i) {
+        offsets[i] = total;
+        total += lengths[i];
+    }
+    std::string all(total, '\0');
+    MPI_Allgatherv(mine.data(), length, MPI_CHAR, all.data(), lengths.data(), offsets.data(),
+                   MPI_CHAR, node);
+
+    std::vector<placement::NodeRank> ranks_of_node;
+    for (int i = 0; i < ranks; ++i) {
+        const std::string entry = all.substr(offsets[i], lengths[i]);
+        placement::NodeRank rank;
+        rank.worker = entry[0] == 'w';
+        if (entry[1] == '=') rank.visible_devices = entry.substr(2);
+        ranks_of_node.push_back(rank);
+    }
+    return ranks_of_node;
+}
+
+// Where this worker trains (see placement::place for the rule). Collective; an error on any
+// rank (more workers than GPUs on some host) stops every rank.
+Seat pick_seat(bool rank0_trains, const Options& options) {
     MPI_Comm node;
     MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
-    MPI_Comm workers;
     const bool is_worker = rank0_trains || world_rank() != 0;
-    MPI_Comm_split(node, is_worker ? 0 : 1, world_rank(), &workers);
-    int local_index = 0, local_workers = 1;
-    MPI_Comm_rank(workers, &local_index);
-    MPI_Comm_size(workers, &local_workers);
-    MPI_Comm_free(&workers);
+    Seat seat;
+    MPI_Comm_rank(node, &seat.local_rank);
+    const std::vector<placement::NodeRank> ranks = gather_node(node, is_worker);
     MPI_Comm_free(&node);
+    seat.visible_devices = placement::describe_visible(ranks[seat.local_rank].visible_devices);
 
-    train::Device device;
-    const int cuda = train::cuda_device_count();
-    if (cuda > 0) {
-        device.cuda = true;
-        device.index = local_index % cuda;
-        return device;
-    }
-    const int cores = std::max(1u, std::thread::hardware_concurrency());
-    const int share = cores / local_workers + (local_index < cores % local_workers ? 1 : 0);
-    device.threads = requested_threads > 0 ? requested_threads : std::max(1, share);
-    return device;
+    agree([&] {
+        if (!is_worker) return;
+        placement::Request request;
+        request.host = host_name();
+        request.local_rank = seat.local_rank;
+        request.cuda_devices = train::cuda_device_count();
+        request.cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+        request.threads = options.threads;
+        request.share_gpus = options.share_gpus;
+        const placement::Placement placed = placement::place(ranks, request);
+        seat.device.cuda = placed.cuda;
+        seat.device.index = placed.device;
+        seat.device.threads = placed.threads;
+    });
+    return seat;
 }
 
 // Trains units on one rank, keeping each data set in memory once loaded.
 class Worker {
 public:
-    Worker(store::RunFile& file, const plan::Study& study, train::Device device,
-           std::string data_root)
+    Worker(store::RunFile& file, const plan::Study& study, const Seat& seat, std::string data_root)
         : file_(file),
           study_(study),
-          device_(device),
+          device_(seat.device),
+          local_rank_(seat.local_rank),
+          visible_devices_(seat.visible_devices),
           host_(host_name()),
           data_root_(std::move(data_root)) {
         if (!device_.cuda) train::set_cpu_threads(device_.threads);
     }
 
-    std::string where() const { return fmt::format("{}: {}", host_, device_.describe()); }
+    std::string where() const {
+        return fmt::format("{}: {} (local rank {}, CUDA_VISIBLE_DEVICES {})", host_,
+                           device_.describe(), local_rank_, visible_devices_);
+    }
 
     // Trains one unit and stores it; returns the report for the scheduler.
     Report train(int64_t index, const train::StopCheck& should_stop) {
         const plan::Unit& unit = study_.units.at(static_cast<size_t>(index));
         spdlog::debug("{} started", describe(unit));
-        store::Outcome outcome{0, 0, 0, world_rank(), host_, device_.describe(), ""};
+        store::Outcome outcome{
+            0, 0, 0, world_rank(), local_rank_, host_, device_.describe(), visible_devices_, ""};
         Report report;
         report.rank = world_rank();
         report.index = index;
@@ -306,6 +353,8 @@ private:
     store::RunFile& file_;
     const plan::Study& study_;
     train::Device device_;
+    int local_rank_;
+    std::string visible_devices_;
     std::string host_;
     std::string data_root_;
     std::map<std::string,
@@ -678,10 +727,10 @@ int sweep_collectively(const Options& options) {
     }
 
     Progress progress(study, pending.size(), options.progress);
-    const train::Device device = pick_device(size == 1, options.threads);
+    const Seat seat = pick_seat(size == 1, options);
     int stopped = 0;
     if (size == 1) {
-        Worker worker(*file, study, device, options.data_dir);
+        Worker worker(*file, study, seat, options.data_dir);
         spdlog::info("training on {}", worker.where());
         const train::StopCheck should_stop = [] { return g_stop_signal != 0; };
         for (int64_t index : pending) {
@@ -694,7 +743,7 @@ int sweep_collectively(const Options& options) {
     } else if (rank == 0) {
         stopped = schedule(pending, progress);
     } else {
-        Worker worker(*file, study, device, options.data_dir);
+        Worker worker(*file, study, seat, options.data_dir);
         work(worker);
     }
 

@@ -9,13 +9,13 @@ namespace sweep::run {
 
 struct Options {
     std::string study_path;
-    std::string output;    // overrides the study's output when not empty
-    std::string data_dir;  // a root holding one directory per data set (--data-dir)
-    bool force = false;    // when the output is from another plan, write a new file beside it
-    bool retry_failed = false;
-    std::string progress = "auto";  // progress display: auto, bar or lines  // train failed units
-                                    // again, not only pending ones
-    int threads = 0;  // CPU intra-op threads per worker; 0 shares the node's cores fairly
+    std::string output;         // overrides the study's output when not empty
+    std::string data_dir;       // a root holding one directory per data set (--data-dir)
+    bool force = false;         // when the output is from another plan, write a new file beside it
+    bool retry_failed = false;  // train failed units again, not only pending ones
+    std::string progress = "auto";  // progress display: auto, bar or lines
+    int threads = 0;          // CPU intra-op threads per worker; 0 shares the node's cores fairly
+    bool share_gpus = false;  // let more workers than visible GPUs share them (--share-gpus)
 };
 
 // Runs the study: with one rank it trains every pending unit itself; with more, rank 0

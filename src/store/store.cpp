@@ -3,9 +3,11 @@
 #include <fmt/format.h>
 #include <hdf5.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
@@ -17,7 +19,8 @@ namespace sweep::store {
 namespace {
 
 // Layout version written to the root attribute "format"; bump when the layout changes.
-constexpr const char* kFormat = "sweep-results-1";
+// 2 added local_rank and visible_devices to /outcomes.
+constexpr const char* kFormat = "sweep-results-2";
 // Attributes live in the object header, whose limit is 64 KiB; keep room for the others.
 constexpr size_t kMaxAttributeBytes = 60000;
 
@@ -25,6 +28,7 @@ constexpr size_t kIdBytes = 17;  // 16 hex digits and a terminating zero
 constexpr size_t kNameBytes = 32;
 constexpr size_t kHostBytes = 64;
 constexpr size_t kErrorBytes = 256;
+constexpr size_t kVisibleBytes = 256;  // CUDA_VISIBLE_DEVICES: up to 6 GPU UUIDs
 
 // ---- error handling: every call is checked and throws with HDF5's own message ----
 
@@ -40,8 +44,28 @@ std::string hdf5_message() {
     return text.empty() ? "no detail from HDF5" : text;
 }
 
+// Says so when a call failed because the file system holding `path` is full: HDF5 reports
+// only "file write failed", and MPI-IO may keep the errno to itself, so the free space is
+// asked too. "" when neither points at space.
+std::string space_problem(const std::string& path, int error_number) {
+    if (error_number == ENOSPC) return "no space left on device";
+    if (error_number == EDQUOT) return "disk quota exceeded";
+    std::error_code ignored;
+    const std::string dir = std::filesystem::absolute(path, ignored).parent_path().string();
+    struct statvfs room {};
+    if (statvfs(dir.c_str(), &room) == 0 && room.f_bavail == 0) return "no space left on device";
+    return "";
+}
+
 [[noreturn]] void fail(const std::string& path, const char* call) {
+    const int error_number = errno;  // before HDF5's error walk can change it
     const std::string message = hdf5_message();
+    const std::string space = space_problem(path, error_number);
+    if (!space.empty()) {
+        throw StoreError(fmt::format("{}: {} failed: {}: {}; units done so far are kept: free "
+                                     "some space and rerun the same command to resume",
+                                     path, call, message, space));
+    }
     // HDF5 locks files it opens; NFS without lockd answers errno 37 (ENOLCK).
     const bool locking = message.find("lock") != std::string::npos;
     throw StoreError(fmt::format("{}: {} failed: {}{}", path, call, message,
@@ -97,9 +121,10 @@ struct UnitRow {
 
 struct OutcomeRow {
     double final_test_accuracy, final_test_loss, seconds;
-    int32_t rank;
+    int32_t rank, local_rank;
     char host[kHostBytes];
     char device[kNameBytes];
+    char visible_devices[kVisibleBytes];
     char error[kErrorBytes];
 };
 
@@ -139,13 +164,15 @@ Handle outcome_row_type() {
     Handle type(H5Tcreate(H5T_COMPOUND, sizeof(OutcomeRow)), H5Tclose);
     const hid_t t = type.get();
     Handle host = string_type(kHostBytes), name = string_type(kNameBytes),
-           error = string_type(kErrorBytes);
+           visible = string_type(kVisibleBytes), error = string_type(kErrorBytes);
     SWEEP_MEMBER(t, OutcomeRow, final_test_accuracy, H5T_NATIVE_DOUBLE);
     SWEEP_MEMBER(t, OutcomeRow, final_test_loss, H5T_NATIVE_DOUBLE);
     SWEEP_MEMBER(t, OutcomeRow, seconds, H5T_NATIVE_DOUBLE);
     SWEEP_MEMBER(t, OutcomeRow, rank, H5T_NATIVE_INT32);
+    SWEEP_MEMBER(t, OutcomeRow, local_rank, H5T_NATIVE_INT32);
     SWEEP_MEMBER(t, OutcomeRow, host, host.get());
     SWEEP_MEMBER(t, OutcomeRow, device, name.get());
+    SWEEP_MEMBER(t, OutcomeRow, visible_devices, visible.get());
     SWEEP_MEMBER(t, OutcomeRow, error, error.get());
     return type;
 }
@@ -224,8 +251,10 @@ OutcomeRow to_row(const Outcome& outcome) {
     row.final_test_loss = outcome.final_test_loss;
     row.seconds = outcome.seconds;
     row.rank = outcome.rank;
+    row.local_rank = outcome.local_rank;
     copy_text(row.host, kHostBytes, outcome.host);
     copy_text(row.device, kNameBytes, outcome.device);
+    copy_text(row.visible_devices, kVisibleBytes, outcome.visible_devices);
     copy_text(row.error, kErrorBytes, outcome.error);
     return row;
 }
@@ -647,7 +676,7 @@ std::vector<Outcome> ResultReader::outcomes() const {
     std::vector<Outcome> outcomes;
     for (const OutcomeRow& row : read_whole<OutcomeRow>(file_, "outcomes", type.get(), path_)) {
         outcomes.push_back({row.final_test_accuracy, row.final_test_loss, row.seconds, row.rank,
-                            row.host, row.device, row.error});
+                            row.local_rank, row.host, row.device, row.visible_devices, row.error});
     }
     return outcomes;
 }

@@ -37,10 +37,12 @@ struct Outcome {
     double final_test_accuracy = 0;  // fraction in [0, 1]
     double final_test_loss = 0;      // nats per image
     double seconds = 0;              // wall time of the unit
-    int rank = 0;
+    int rank = 0;                    // MPI_COMM_WORLD rank of the worker
+    int local_rank = 0;              // its rank among the MPI ranks of its node
     std::string host;
-    std::string device;
-    std::string error;  // empty unless the unit failed
+    std::string device;           // "cuda:N" or "cpu (T threads)"
+    std::string visible_devices;  // CUDA_VISIBLE_DEVICES as the worker saw it, or "(unset)"
+    std::string error;            // empty unless the unit failed
 };
 
 // Root attributes the caller adds (Torch and MPI versions); the store writes its own:
