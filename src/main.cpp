@@ -75,6 +75,13 @@ int main(int argc, char** argv) {
     CLI::App app{"sweep: hyperparameter sweeps of LeNet-5 across MPI ranks into one HDF5 file"};
     app.set_version_flag("--version", std::string("sweep ") + SWEEP_VERSION);
     app.require_subcommand(1);
+    app.footer(
+        "`sweep COMMAND --help` describes each command. A study goes: sweep plan FILE (check it "
+        "and see its cost), mpirun -n N sweep run FILE, sweep status RESULT.h5, then "
+        "sweep-report RESULT.h5.\n"
+        "Exit codes, for every command: 0 success; 1 internal error; 2 bad command line; 3 bad "
+        "study file; 4 bad or missing data; 5 unusable result file; 6 MPI or launch problem; 7 "
+        "some units failed; 9 stopped by a signal.");
     app.fallthrough();  // global options may follow the subcommand too
     std::string log_level;
     app.add_option("--log-level", log_level,
@@ -112,8 +119,26 @@ int main(int argc, char** argv) {
                   "naming the host); workers that see the same CUDA_VISIBLE_DEVICES take its "
                   "devices in node-local rank order");
 
+    run->footer(
+        "With one process, it trains every unit itself; under mpirun or srun with N ranks, rank "
+        "0 schedules and ranks 1..N-1 train. Rerunning the same command resumes: units done (or "
+        "failed, unless --retry-failed) are skipped. A result file from another plan is refused "
+        "and left untouched. SIGTERM or SIGINT stops cleanly at the next batch and prints the "
+        "resume command.\n"
+        "Environment: SWEEP_DATA_DIR (where data sets live), CUDA_VISIBLE_DEVICES (the GPUs a "
+        "worker may use), HDF5_USE_FILE_LOCKING=FALSE (for file systems without locks, errno "
+        "37).\n"
+        "Exit codes: 0 every unit is done; 2 bad command line; 3 the study file is invalid; 4 a "
+        "data file is missing or malformed; 5 the result file cannot be used; 6 MPI failed or the "
+        "launch is inconsistent; 7 some units failed; 9 stopped by a signal (rerun to resume).");
+
     CLI::App* data = app.add_subcommand("data", "manage data sets");
     data->require_subcommand(1);
+    data->footer(
+        "`sweep run` looks for a data set in the study's data_dir, then --data-dir/DATASET, "
+        "$SWEEP_DATA_DIR/DATASET, ./data/DATASET, and for fashion-mnist Debian's "
+        "/usr/share/datasets/fashion-mnist (package dataset-fashion-mnist).\n"
+        "Exit codes: 0 success; 2 bad command line; 4 the download or a checksum failed.");
     CLI::App* fetch = data->add_subcommand(
         "fetch", "download a data set from its official source, verify its checksums, unpack");
     std::string fetch_name, fetch_root = "data";
@@ -122,6 +147,14 @@ int main(int argc, char** argv) {
         ->check(CLI::IsMember(sweep::fetch::dataset_names()));
     fetch->add_option("--dir", fetch_root, "where data sets live; writes DIR/DATASET/")
         ->capture_default_str();
+
+    fetch->footer(
+        "Downloads into DIR/DATASET/NAME.part, checks the published MD5 of every file, then "
+        "renames it; an interrupted fetch leaves no file that looks complete. CIFAR-10's archive "
+        "is unpacked (entries outside the folder are refused). Set SWEEP_DATA_MIRROR to a base URL "
+        "to download from $SWEEP_DATA_MIRROR/DATASET/ instead of the official source.\n"
+        "Exit codes: 0 the data set is in place; 2 bad command line; 4 the download or a "
+        "checksum failed.");
 
     PlanArguments plan_arguments;
     CLI::App* plan = app.add_subcommand(
