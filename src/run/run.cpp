@@ -42,6 +42,10 @@ constexpr auto kPollInterval = std::chrono::milliseconds(2);
 
 using Clock = std::chrono::steady_clock;
 
+double seconds_since(Clock::time_point start) {
+    return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
 enum class ReportKind : int32_t { kReady = 0, kDone = 1, kFailed = 2, kInterrupted = 3 };
 
 // The signal that asked this rank to stop (SIGTERM from Slurm or scancel, SIGINT from
@@ -276,6 +280,14 @@ Seat pick_seat(bool rank0_trains, const Options& options) {
     return seat;
 }
 
+// Where a worker's wall time went, in seconds, summed over the run and reported by rank 0.
+struct WorkerTime {
+    double loading = 0;   // reading and preparing data sets
+    double training = 0;  // train_unit: training and testing
+    double writing = 0;   // HDF5 writes of results and outcomes
+    double waiting = 0;   // from sending a report to receiving the next assignment
+};
+
 // Trains units on one rank, keeping each data set in memory once loaded.
 class Worker {
 public:
@@ -306,12 +318,16 @@ public:
         report.index = index;
         const Clock::time_point start = Clock::now();
         try {
-            const train::UnitResult result =
-                train::train_unit(unit, prepared(unit), device_, should_stop);
+            const train::PreparedData& data = prepared(unit);
+            const Clock::time_point trained = Clock::now();
+            const train::UnitResult result = train::train_unit(unit, data, device_, should_stop);
+            time_.training += seconds_since(trained);
             outcome.final_test_accuracy = result.curves.back().test_accuracy;
             outcome.final_test_loss = result.curves.back().test_loss;
             outcome.seconds = result.seconds;
+            const Clock::time_point written = Clock::now();
             file_.write_done(index, result, outcome);
+            time_.writing += seconds_since(written);
             report.kind = ReportKind::kDone;
         } catch (const Error&) {
             throw;  // data or store trouble is not the unit's fault: stop the sweep
@@ -324,7 +340,9 @@ public:
             outcome.error = std::string(error.what()).substr(0, 255);
             outcome.error = outcome.error.substr(0, outcome.error.find('\n'));
             outcome.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+            const Clock::time_point written = Clock::now();
             file_.write_failed(index, outcome);
+            time_.writing += seconds_since(written);
             report.kind = ReportKind::kFailed;
             spdlog::warn("{} failed: {}", describe(unit), outcome.error);
         }
@@ -333,12 +351,15 @@ public:
         return report;
     }
 
+    WorkerTime& time() { return time_; }
+
 private:
     const train::PreparedData& prepared(const plan::Unit& unit) {
         const std::string key =
             fmt::format("{}|{}|{}", unit.dataset, unit.train_size, unit.test_size);
         auto found = prepared_.find(key);
         if (found != prepared_.end()) return *found->second.second;
+        const Clock::time_point loading = Clock::now();
         const std::string dir = data::locate(unit.dataset, unit.data_dir, data_root_);
         auto dataset = std::make_unique<data::Dataset>(
             data::load_dataset(unit.dataset, dir, unit.train_size, unit.test_size));
@@ -347,6 +368,7 @@ private:
                       dataset->train.images.count, dataset->test.images.count);
         auto& slot = prepared_[key];
         slot = {std::move(dataset), std::move(ready)};
+        time_.loading += seconds_since(loading);
         return *slot.second;
     }
 
@@ -357,6 +379,7 @@ private:
     std::string visible_devices_;
     std::string host_;
     std::string data_root_;
+    WorkerTime time_;
     std::map<std::string,
              std::pair<std::unique_ptr<data::Dataset>, std::unique_ptr<train::PreparedData>>>
         prepared_;
@@ -549,11 +572,13 @@ void work(Worker& worker) {
     const std::string where = worker.where();
     std::strncpy(report.where, where.c_str(), sizeof report.where - 1);
     while (true) {
+        const Clock::time_point asked = Clock::now();
         MPI_Send(&report, sizeof report, MPI_BYTE, 0, kTagReport, MPI_COMM_WORLD);
         int64_t index = kNoMoreUnits;
         MPI_Request request;
         MPI_Irecv(&index, 1, MPI_INT64_T, 0, kTagAssign, MPI_COMM_WORLD, &request);
         wait_quietly(request, MPI_STATUS_IGNORE);
+        worker.time().waiting += seconds_since(asked);
         if (index == kNoMoreUnits) return;
         if (index == kStopNow) {
             int64_t taken = 0;
@@ -648,6 +673,23 @@ std::string beside_if_foreign(const plan::Study& study) {
     return chosen;
 }
 
+// Sums every worker's time on rank 0 and logs where it went, as shares of the workers' wall
+// time (workers × elapsed): the overhead of HDF5 and of the scheduler, measured. Collective.
+void log_worker_time(const WorkerTime& mine, double elapsed, int workers) {
+    double local[4] = {mine.loading, mine.training, mine.writing, mine.waiting};
+    double total[4] = {0, 0, 0, 0};
+    MPI_Reduce(local, total, 4, MPI_DOUBLE, MPI_SUM, 0, MPI_COMM_WORLD);
+    if (world_rank() != 0 || elapsed <= 0) return;
+    const double budget = elapsed * workers;
+    const auto share = [&](double seconds) { return 100.0 * seconds / budget; };
+    spdlog::info(
+        "worker time ({} worker(s) × {:.1f} s): training {:.1f} s ({:.2f} %), loading data "
+        "{:.1f} s ({:.2f} %), writing results {:.3f} s ({:.3f} %), waiting for work {:.3f} s "
+        "({:.3f} %)",
+        workers, elapsed, total[1], share(total[1]), total[0], share(total[0]), total[2],
+        share(total[2]), total[3], share(total[3]));
+}
+
 // What a stopped run tells its user: what is left and the exact command that resumes.
 void report_stop(const Options& options, const plan::Study& study, size_t remaining, int ranks) {
     const bool under_srun = std::getenv("SLURM_STEP_NUM_TASKS") != nullptr;
@@ -729,6 +771,7 @@ int sweep_collectively(const Options& options) {
     Progress progress(study, pending.size(), options.progress);
     const Seat seat = pick_seat(size == 1, options);
     int stopped = 0;
+    WorkerTime time;
     if (size == 1) {
         Worker worker(*file, study, seat, options.data_dir);
         spdlog::info("training on {}", worker.where());
@@ -740,11 +783,13 @@ int sweep_collectively(const Options& options) {
             if (stopped) break;
             progress.record(report);
         }
+        time = worker.time();
     } else if (rank == 0) {
         stopped = schedule(pending, progress);
     } else {
         Worker worker(*file, study, seat, options.data_dir);
         work(worker);
+        time = worker.time();
     }
 
     progress.clear();
@@ -759,6 +804,7 @@ int sweep_collectively(const Options& options) {
                      progress.elapsed(), trained, failed, done_before, study.output);
         if (counts[1]) report_stop(options, study, pending.size() - progress.finished(), size);
     }
+    log_worker_time(time, progress.elapsed(), size == 1 ? 1 : size - 1);
     if (counts[1]) return kExitStopped;
     return failed > 0 ? kExitUnitsFailed : kExitOk;
 }
