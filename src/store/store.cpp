@@ -62,9 +62,10 @@ std::string space_problem(const std::string& path, int error_number) {
     const std::string message = hdf5_message();
     const std::string space = space_problem(path, error_number);
     if (!space.empty()) {
-        throw StoreError(fmt::format("{}: {} failed: {}: {}; units done so far are kept: free "
-                                     "some space and rerun the same command to resume",
-                                     path, call, message, space));
+        throw StoreError(
+            fmt::format("{}: {} failed: {}: {}; units done so far are kept: free "
+                        "some space and rerun the same command to resume",
+                        path, call, message, space));
     }
     // HDF5 locks files it opens; NFS without lockd answers errno 37 (ENOLCK).
     const bool locking = message.find("lock") != std::string::npos;
