@@ -114,6 +114,12 @@ int main(int argc, char** argv) {
                     "CPU threads per worker (default: the node's cores shared among its "
                     "workers)")
         ->check(CLI::Range(1, 1024));
+    run->add_option("--pack", options.pack,
+                    "train up to K compatible units (same data set, sizes and batch sizes) at "
+                    "once on each worker as one batched model; each keeps its own seed, "
+                    "optimizer, learning rate, gamma, label noise and shuffling")
+        ->check(CLI::Range(1, 256))
+        ->capture_default_str();
     run->add_flag("--share-gpus", options.share_gpus,
                   "let more workers than visible GPUs share them, round robin (default: refuse, "
                   "naming the host); workers that see the same CUDA_VISIBLE_DEVICES take its "

@@ -241,3 +241,45 @@ TEST_CASE("run: srun without PMI (N tasks, each MPI rank 0 of 1) is refused", "[
     REQUIRE_THAT(run.output, Catch::Contains("Slurm started 4 tasks but MPI sees 1"));
     REQUIRE_FALSE(fs::exists(scratch.dir / "x.h5"));
 }
+
+TEST_CASE("run: --pack trains packs of units that match the units trained alone", "[run][mpi]") {
+    REQUIRE(fs::exists(kFashionDir));
+    const Scratch scratch;
+    // Two settings of three seeds: --pack 3 gives each worker one pack of three. Mixed
+    // optimizers are packable, so which units share a pack is up to the scheduler.
+    const fs::path study = scratch.write(
+        "pack.yaml",
+        "study: pack\ngrid: {dataset: fashion-mnist, epochs: 2, train_size: 1000, "
+        "test_size: 300, seed: [1, 2, 3], setting: [{optimizer: sgd, lr: 0.02, momentum: 0.9, "
+        "gamma: 0.5}, {optimizer: adam, lr: 0.002, epsilon: 0.2}]}\n");
+    const fs::path alone = scratch.dir / "alone.h5", packed = scratch.dir / "packed.h5";
+    const std::string run = mpirun(3) + " run " + study.string() + " --threads 1 -o ";
+    const Outcome first = shell(run + alone.string(), scratch.dir / "alone.log");
+    INFO(first.output);
+    REQUIRE(first.code == 0);
+    const Outcome second = shell(run + packed.string() + " --pack 3", scratch.dir / "pack.log");
+    INFO(second.output);
+    REQUIRE(second.code == 0);
+    REQUIRE_THAT(second.output, Catch::Contains("running rank"));
+    REQUIRE_THAT(second.output, Catch::Matches("(.|\n)*units [0-9]\\+[0-9]\\+[0-9](.|\n)*"));
+
+    const sweep::store::ResultReader alone_file(alone.string()), packed_file(packed.string());
+    const auto outcomes = packed_file.outcomes();
+    for (int64_t unit = 0; unit < 6; ++unit) {
+        INFO("unit " << unit);
+        REQUIRE(packed_file.status()[unit] == sweep::store::Status::kDone);
+        REQUIRE_THAT(outcomes[unit].device, Catch::EndsWith(", pack of 3"));
+        const auto lone = alone_file.unit_data(unit), pack = packed_file.unit_data(unit);
+        REQUIRE(lone.curves.size() == pack.curves.size());
+        for (size_t epoch = 0; epoch < lone.curves.size(); ++epoch) {
+            // Grouped kernels add in another order: equal up to float rounding, which two
+            // epochs of SGD with momentum amplify to at most a few 1e-4.
+            CHECK(pack.curves[epoch].train_loss ==
+                  Approx(lone.curves[epoch].train_loss).margin(2e-3));
+            CHECK(pack.curves[epoch].test_accuracy ==
+                  Approx(lone.curves[epoch].test_accuracy).margin(0.01));
+            CHECK(pack.curves[epoch].lr == lone.curves[epoch].lr);
+        }
+        CHECK(pack.noise_counts == lone.noise_counts);  // same seed, same noisy labels
+    }
+}

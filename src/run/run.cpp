@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <mpi.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -9,6 +10,7 @@
 #include <csignal>
 #include <cstring>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <deque>
@@ -26,6 +28,7 @@
 #include "plan/plan.hpp"
 #include "run/log.hpp"
 #include "store/store.hpp"
+#include "train/packed.hpp"
 #include "train/train.hpp"
 
 namespace sweep::run {
@@ -73,6 +76,7 @@ struct Report {
     double accuracy = 0;
     double seconds = 0;
     char where[96] = {};  // "host: device", sent with kReady
+    int32_t follows = 0;  // reports of the same pack still to come; the last one asks for more
 };
 
 // An input error every rank found alike: reported once by rank 0, not via MPI_Abort.
@@ -311,49 +315,111 @@ public:
     Report train(int64_t index, const train::StopCheck& should_stop) {
         const plan::Unit& unit = study_.units.at(static_cast<size_t>(index));
         spdlog::debug("{} started", describe(unit));
-        store::Outcome outcome{
-            0, 0, 0, world_rank(), local_rank_, host_, device_.describe(), visible_devices_, ""};
-        Report report;
-        report.rank = world_rank();
-        report.index = index;
         const Clock::time_point start = Clock::now();
         try {
             const train::PreparedData& data = prepared(unit);
             const Clock::time_point trained = Clock::now();
             const train::UnitResult result = train::train_unit(unit, data, device_, should_stop);
             time_.training += seconds_since(trained);
-            outcome.final_test_accuracy = result.curves.back().test_accuracy;
-            outcome.final_test_loss = result.curves.back().test_loss;
-            outcome.seconds = result.seconds;
-            const Clock::time_point written = Clock::now();
-            file_.write_done(index, result, outcome);
-            time_.writing += seconds_since(written);
-            report.kind = ReportKind::kDone;
+            return store_done(index, result, 1);
         } catch (const Error&) {
             throw;  // data or store trouble is not the unit's fault: stop the sweep
         } catch (const train::UnitInterrupted&) {
-            spdlog::info("{} abandoned: the run is stopping; it stays pending", describe(unit));
-            report.kind = ReportKind::kInterrupted;
-            return report;
+            return interrupted(index);
         } catch (const std::exception& error) {
             // A NaN loss, an out-of-memory or a Torch error: record it, go on.
-            outcome.error = std::string(error.what()).substr(0, 255);
-            outcome.error = outcome.error.substr(0, outcome.error.find('\n'));
-            outcome.seconds = std::chrono::duration<double>(Clock::now() - start).count();
-            const Clock::time_point written = Clock::now();
-            file_.write_failed(index, outcome);
-            time_.writing += seconds_since(written);
-            report.kind = ReportKind::kFailed;
-            spdlog::warn("{} failed: {}", describe(unit), outcome.error);
+            return store_failed(index, error.what(), seconds_since(start), 1);
         }
-        report.accuracy = outcome.final_test_accuracy;
-        report.seconds = outcome.seconds;
-        return report;
+    }
+
+    // Trains compatible units as one pack (train_units_packed) and stores each; returns one
+    // report per unit, in the order given. A pack that fails as a whole (out of memory, say)
+    // is trained again one unit at a time.
+    std::vector<Report> train_pack(const std::vector<int64_t>& indices,
+                                   const train::StopCheck& should_stop) {
+        if (indices.size() == 1) return {train(indices[0], should_stop)};
+        std::vector<plan::Unit> units;
+        for (int64_t index : indices) units.push_back(study_.units.at(static_cast<size_t>(index)));
+        const int pack = static_cast<int>(units.size());
+        spdlog::debug("units {} started as one pack", fmt::join(indices, ", "));
+
+        std::vector<train::PackedOutcome> outcomes;
+        const Clock::time_point start = Clock::now();
+        try {
+            const train::PreparedData& data = prepared(units[0]);
+            const Clock::time_point trained = Clock::now();
+            outcomes = train::train_units_packed(units, data, device_, should_stop);
+            time_.training += seconds_since(trained);
+        } catch (const Error&) {
+            throw;
+        } catch (const train::UnitInterrupted&) {
+            std::vector<Report> reports;
+            for (int64_t index : indices) reports.push_back(interrupted(index));
+            return reports;
+        } catch (const std::exception& error) {
+            spdlog::warn("a pack of {} units failed as a whole ({}); training them one by one",
+                         pack, error.what());
+            std::vector<Report> reports;
+            for (int64_t index : indices) reports.push_back(train(index, should_stop));
+            return reports;
+        }
+
+        std::vector<Report> reports;
+        for (size_t slot = 0; slot < indices.size(); ++slot) {
+            const train::PackedOutcome& outcome = outcomes[slot];
+            reports.push_back(
+                outcome.error.empty()
+                    ? store_done(indices[slot], outcome.result, pack)
+                    : store_failed(indices[slot], outcome.error, seconds_since(start), pack));
+        }
+        return reports;
     }
 
     WorkerTime& time() { return time_; }
 
 private:
+    store::Outcome new_outcome(int pack) const {
+        store::Outcome outcome;
+        outcome.rank = world_rank();
+        outcome.local_rank = local_rank_;
+        outcome.host = host_;
+        outcome.device = device_.describe();
+        if (pack > 1) outcome.device += fmt::format(", pack of {}", pack);
+        outcome.visible_devices = visible_devices_;
+        return outcome;
+    }
+
+    Report store_done(int64_t index, const train::UnitResult& result, int pack) {
+        store::Outcome outcome = new_outcome(pack);
+        outcome.final_test_accuracy = result.curves.back().test_accuracy;
+        outcome.final_test_loss = result.curves.back().test_loss;
+        outcome.seconds = result.seconds;
+        const Clock::time_point written = Clock::now();
+        file_.write_done(index, result, outcome);
+        time_.writing += seconds_since(written);
+        return {ReportKind::kDone, world_rank(), index, outcome.final_test_accuracy,
+                outcome.seconds};
+    }
+
+    Report store_failed(int64_t index, const std::string& reason, double seconds, int pack) {
+        const plan::Unit& unit = study_.units.at(static_cast<size_t>(index));
+        store::Outcome outcome = new_outcome(pack);
+        outcome.error = reason.substr(0, 255);
+        outcome.error = outcome.error.substr(0, outcome.error.find('\n'));
+        outcome.seconds = seconds;
+        const Clock::time_point written = Clock::now();
+        file_.write_failed(index, outcome);
+        time_.writing += seconds_since(written);
+        spdlog::warn("{} failed: {}", describe(unit), outcome.error);
+        return {ReportKind::kFailed, world_rank(), index, 0, seconds};
+    }
+
+    Report interrupted(int64_t index) const {
+        const plan::Unit& unit = study_.units.at(static_cast<size_t>(index));
+        spdlog::info("{} abandoned: the run is stopping; it stays pending", describe(unit));
+        return {ReportKind::kInterrupted, world_rank(), index, 0, 0};
+    }
+
     const train::PreparedData& prepared(const plan::Unit& unit) {
         const std::string key =
             fmt::format("{}|{}|{}", unit.dataset, unit.train_size, unit.test_size);
@@ -411,13 +477,15 @@ public:
     Progress(const Progress&) = delete;
     Progress& operator=(const Progress&) = delete;
 
-    void started(int rank, int64_t index) {
-        running_[rank] = index;
+    void started(int rank, const std::vector<int64_t>& indices) {
+        running_[rank] = indices;
         redraw();
     }
 
     void record(const Report& report) {
-        running_.erase(report.rank);
+        std::vector<int64_t>& running = running_[report.rank];
+        running.erase(std::remove(running.begin(), running.end(), report.index), running.end());
+        if (running.empty()) running_.erase(report.rank);
         if (report.kind == ReportKind::kInterrupted) return;  // still pending
         const plan::Unit& unit = study_.units.at(static_cast<size_t>(report.index));
         ++finished_;
@@ -462,8 +530,9 @@ private:
 
     std::string summary() const {
         std::string running;
-        for (const auto& [rank, index] : running_) {
-            running += fmt::format("{}rank {}: unit {}", running.empty() ? "" : ", ", rank, index);
+        for (const auto& [rank, indices] : running_) {
+            running += fmt::format("{}rank {}: unit{} {}", running.empty() ? "" : ", ", rank,
+                                   indices.size() == 1 ? "" : "s", fmt::join(indices, "+"));
         }
         std::string text = fmt::format("{}/{} units", finished_, to_train_);
         if (failed_ > 0) text += fmt::format(" ({} failed)", failed_);
@@ -494,16 +563,41 @@ private:
     size_t finished_ = 0;
     size_t failed_ = 0;
     double last_accuracy_ = 0;
-    std::map<int, int64_t> running_;  // rank → unit index
+    std::map<int, std::vector<int64_t>> running_;  // rank → the units it trains
     Clock::time_point start_;
     Clock::time_point last_shown_;
     bool live_;
     bool shown_ = false;
 };
 
+// How far into the pending units take_pack looks for partners of the first one. A grid's
+// packable units are usually neighbours; the bound keeps a 10^5-unit plan's dispatch linear.
+constexpr size_t kPackSearch = 4096;
+
+// Takes the first pending unit and up to pack - 1 others that may train with it.
+std::vector<int64_t> take_pack(std::deque<int64_t>& pending, const plan::Study& study, int pack) {
+    const auto unit = [&](int64_t index) -> const plan::Unit& {
+        return study.units.at(static_cast<size_t>(index));
+    };
+    std::vector<int64_t> taken = {pending.front()};
+    pending.pop_front();
+    size_t looked = 0;
+    for (auto next = pending.begin();
+         next != pending.end() && static_cast<int>(taken.size()) < pack && looked < kPackSearch;
+         ++looked) {
+        if (train::packable(unit(taken[0]), unit(*next))) {
+            taken.push_back(*next);
+            next = pending.erase(next);
+        } else {
+            ++next;
+        }
+    }
+    return taken;
+}
+
 // Rank 0's side of the protocol. Returns true when the run was stopped by a signal (its own
 // or a worker's) before every unit was handed out.
-bool schedule(std::deque<int64_t> pending, Progress& progress) {
+bool schedule(std::deque<int64_t> pending, Progress& progress, const plan::Study& study, int pack) {
     const int size = world_size();
     int active_workers = size - 1;
     bool stopping = false;
@@ -543,49 +637,55 @@ bool schedule(std::deque<int64_t> pending, Progress& progress) {
         } else {
             progress.record(report);
         }
+        if (report.follows > 0) continue;  // the rest of a pack's reports come first
 
         const int worker = status.MPI_SOURCE;
-        int64_t next = stop_sent[worker] ? kStopNow : kNoMoreUnits;
+        std::vector<int64_t> next(pack, kNoMoreUnits);
         if (!stopping && !pending.empty()) {
-            next = pending.front();
-            pending.pop_front();
-            progress.started(worker, next);
+            const std::vector<int64_t> units = take_pack(pending, study, pack);
+            std::copy(units.begin(), units.end(), next.begin());
+            progress.started(worker, units);
         } else {
+            next[0] = stop_sent[worker] ? kStopNow : kNoMoreUnits;
             --active_workers;
             released[worker] = 1;
         }
-        MPI_Send(&next, 1, MPI_INT64_T, worker, kTagAssign, MPI_COMM_WORLD);
+        MPI_Send(next.data(), pack, MPI_INT64_T, worker, kTagAssign, MPI_COMM_WORLD);
     }
     return stopping;
 }
 
 // A worker's side: ask, train, report, until told there is nothing more. Stops early when
 // this rank is signalled or rank 0 says the run is stopping.
-void work(Worker& worker) {
+void work(Worker& worker, int pack) {
     const train::StopCheck should_stop = [] {
         int stop_waiting = 0;
         MPI_Iprobe(0, kTagStop, MPI_COMM_WORLD, &stop_waiting, MPI_STATUS_IGNORE);
         return g_stop_signal != 0 || stop_waiting != 0;
     };
-    Report report;
-    report.rank = world_rank();
+    std::vector<Report> reports(1);  // first, kReady with where this worker trains
+    reports[0].rank = world_rank();
     const std::string where = worker.where();
-    std::strncpy(report.where, where.c_str(), sizeof report.where - 1);
+    std::strncpy(reports[0].where, where.c_str(), sizeof reports[0].where - 1);
     while (true) {
         const Clock::time_point asked = Clock::now();
-        MPI_Send(&report, sizeof report, MPI_BYTE, 0, kTagReport, MPI_COMM_WORLD);
-        int64_t index = kNoMoreUnits;
+        for (size_t i = 0; i < reports.size(); ++i) {
+            reports[i].follows = static_cast<int32_t>(reports.size() - 1 - i);
+            MPI_Send(&reports[i], sizeof reports[i], MPI_BYTE, 0, kTagReport, MPI_COMM_WORLD);
+        }
+        std::vector<int64_t> assigned(pack, kNoMoreUnits);
         MPI_Request request;
-        MPI_Irecv(&index, 1, MPI_INT64_T, 0, kTagAssign, MPI_COMM_WORLD, &request);
+        MPI_Irecv(assigned.data(), pack, MPI_INT64_T, 0, kTagAssign, MPI_COMM_WORLD, &request);
         wait_quietly(request, MPI_STATUS_IGNORE);
         worker.time().waiting += seconds_since(asked);
-        if (index == kNoMoreUnits) return;
-        if (index == kStopNow) {
+        if (assigned[0] == kNoMoreUnits) return;
+        if (assigned[0] == kStopNow) {
             int64_t taken = 0;
             MPI_Recv(&taken, 1, MPI_INT64_T, 0, kTagStop, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
             return;
         }
-        report = worker.train(index, should_stop);
+        assigned.erase(std::remove(assigned.begin(), assigned.end(), kNoMoreUnits), assigned.end());
+        reports = worker.train_pack(assigned, should_stop);
     }
 }
 
@@ -776,19 +876,24 @@ int sweep_collectively(const Options& options) {
         Worker worker(*file, study, seat, options.data_dir);
         spdlog::info("training on {}", worker.where());
         const train::StopCheck should_stop = [] { return g_stop_signal != 0; };
-        for (int64_t index : pending) {
-            progress.started(0, index);
-            const Report report = worker.train(index, should_stop);
-            stopped = report.kind == ReportKind::kInterrupted;
-            if (stopped) break;
-            progress.record(report);
+        std::deque<int64_t> queue = pending;
+        while (!queue.empty() && !stopped) {
+            const std::vector<int64_t> units = take_pack(queue, study, options.pack);
+            progress.started(0, units);
+            for (const Report& report : worker.train_pack(units, should_stop)) {
+                if (report.kind == ReportKind::kInterrupted) {
+                    stopped = 1;
+                } else {
+                    progress.record(report);
+                }
+            }
         }
         time = worker.time();
     } else if (rank == 0) {
-        stopped = schedule(pending, progress);
+        stopped = schedule(pending, progress, study, options.pack);
     } else {
         Worker worker(*file, study, seat, options.data_dir);
-        work(worker);
+        work(worker, options.pack);
         time = worker.time();
     }
 

@@ -16,6 +16,7 @@ struct Options {
     std::string progress = "auto";  // progress display: auto, bar or lines
     int threads = 0;          // CPU intra-op threads per worker; 0 shares the node's cores fairly
     bool share_gpus = false;  // let more workers than visible GPUs share them (--share-gpus)
+    int pack = 1;             // units trained at once as one batched model per worker (--pack)
 };
 
 // Runs the study: with one rank it trains every pending unit itself; with more, rank 0

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # slurm: a real one-node Slurm cluster on this machine runs slurm/cpu-node.sbatch, whose
-# `srun --mpi=pmix` starts rank 0 and two workers that finish a small study; then SIGTERM from
-# `scancel --signal=TERM` stops the ranks (exit 9), the batch script requeues the job, and the
-# requeued job resumes the same result file, training only the units left pending.
+# `srun --mpi=pmix` starts rank 0 and two workers that finish a small study; then
+# slurm/single-node.sbatch (4 stand-in GPUs, 4 workers), checking where each unit was stored
+# as trained; then SIGTERM from `scancel --signal=TERM` stops the ranks (exit 9), the batch
+# script requeues the job, and the requeued job resumes the same result file, training only the
+# units left pending.
 # Usage: run_slurm_test.sh [SWEEP_BINARY]    (default build/sweep; as root, else skipped)
 # SWEEP_SLURM_KEEP_LOGS=DIR keeps slurm.conf, the job logs and the daemons' logs in DIR.
 #
@@ -191,18 +193,28 @@ SelectTypeParameters=CR_CPU
 MpiDefault=none
 ReturnToService=2
 KillWait=10
-# The node as described here, whatever this machine has.
+# The node as described here, whatever this machine has: 8 CPUs, so that single-node.sbatch's
+# 5 tasks fit; they share the machine's real cores.
 SlurmdParameters=config_overrides
-NodeName=$node NodeAddr=127.0.0.1 CPUs=2 Sockets=1 CoresPerSocket=2 ThreadsPerCore=1 State=UNKNOWN
+# Four stand-in GPUs (see gres.conf), so slurm/single-node.sbatch's --gpus-per-node=4 can be
+# granted on a CPU machine; its workers then train on the CPU.
+GresTypes=gpu
+NodeName=$node NodeAddr=127.0.0.1 CPUs=8 Sockets=1 CoresPerSocket=8 ThreadsPerCore=1 Gres=gpu:4 State=UNKNOWN
 PartitionName=test Nodes=$node Default=YES MaxTime=INFINITE State=UP
 CONF
     : > "$scratch/plugstack.conf"  # not Debian's /etc/slurm/plugstack.conf
+    # slurmd counts a GPU per device file; character devices like /dev/null (1,3) stand in for
+    # /dev/nvidia0-3.
+    mkdir -p "$scratch/dev"
+    local gpu
+    for gpu in 0 1 2 3; do mknod "$scratch/dev/nvidia$gpu" c 1 3; done
+    echo "Name=gpu File=$scratch/dev/nvidia[0-3]" > "$scratch/gres.conf"
 }
 
 node_idle() { [[ $(sinfo -h -N -n "$node" -o %t 2>/dev/null) == idle ]]; }
 
 start_cluster() {
-    echo "== starting munged, slurmctld and slurmd ($node, 2 CPUs, loopback only)"
+    echo "== starting munged, slurmctld and slurmd ($node, 8 CPUs declared, loopback only)"
     mungekey --create --keyfile="$scratch/munge/munge.key"
     munged --foreground --socket="$scratch/munge/munge.socket" \
         --key-file="$scratch/munge/munge.key" --pid-file="$scratch/munge/munged.pid" \
@@ -237,7 +249,7 @@ job_requeued() {
 statuses() { h5dump -d status "$1" | sed -n '/DATA {/,$p' | grep -o 'pending\|done\|failed'; }
 
 # Submits slurm/cpu-node.sbatch as a user would, from a working directory whose build/sweep
-# is the binary under test. --overcommit: the script's 3 tasks share the node's 2 CPUs.
+# is the binary under test. --overcommit: the script's tasks may outnumber the CPUs.
 submit() {
     local study=$1 log=$2
     (cd "$work" && STUDY=$study sbatch --parsable --chdir="$work" --output="$log" \
@@ -260,6 +272,19 @@ grid:
     - {optimizer: sgd, lr: 0.01, momentum: 0.9}
   seed: [1, 2]
 YAML
+    cat > "$work/gpu.yaml" <<YAML
+study: slurm-gpu
+output: $work/gpu.h5
+grid:
+  dataset: fashion-mnist
+  data_dir: /usr/share/datasets/fashion-mnist
+  optimizer: sgd
+  lr: 0.01
+  train_size: 1000
+  test_size: 200
+  epochs: 1
+  seed: [1, 2, 3, 4]
+YAML
     cat > "$work/stop.yaml" <<YAML
 study: slurm-stop
 output: $work/stop.h5
@@ -273,6 +298,31 @@ grid:
   test_size: 1000
   seed: [1, 2, 3, 4, 5, 6, 7, 8]
 YAML
+}
+
+# slurm/single-node.sbatch as written (5 tasks, --gpus-per-node=4), but with --cpus-per-task=1
+# on the command line, which overrides the script's 4 CPUs per task.
+run_gpu_script() {
+    echo "== sbatch slurm/single-node.sbatch: 4 workers on the node's 4 stand-in GPUs"
+    local log=$scratch/job3.log job
+    job=$(cd "$work" && STUDY=gpu.yaml sbatch --parsable --chdir="$work" --output="$log" \
+        --time=5 --cpus-per-task=1 --overcommit "$repo/slurm/single-node.sbatch" 2>&1) ||
+        fail "sbatch refused slurm/single-node.sbatch: $job"
+    wait_until 300 job_ended "$job" || fail "job $job not finished within 300 s"
+    check_complete "$job" "$work/gpu.h5" 4
+    local rank
+    for rank in 1 2 3 4; do
+        grep -q "(rank 0) info: rank $rank ready on $node: cpu (1 thread) (local rank $rank," \
+            "$log" || fail "rank $rank did not report its placement"
+    done
+    # Where each unit ran is stored: in each record of /outcomes, rank and local_rank (equal
+    # on one node, 1-4), then host, device and CUDA_VISIBLE_DEVICES as the worker saw it.
+    local records
+    records=$(h5dump -d outcomes "$work/gpu.h5" | sed -n '/DATA {/,$p' | tr -d ' \n' |
+        grep -oE '\{[^}]*\}')
+    echo "stored: $records"
+    [[ $(grep -cE '^\{[^,]*,[^,]*,[^,]*,([1-4]),\1,"'"$node"'","cpu\(1thread\)","[^"]*",""\}$' \
+        <<<"$records") == 4 ]] || fail "/outcomes does not hold rank, local rank, host and device"
 }
 
 check_complete() {
@@ -341,4 +391,5 @@ write_config
 write_studies
 start_cluster
 run_small_study
+run_gpu_script
 stop_and_requeue
