@@ -49,15 +49,15 @@ expect_refused() {
 }
 
 echo "== a new result file"
-expect_refused "$disk/new.h5.lock: cannot create the lock file: Read-only file system" \
+expect_refused "$disk/new.h5.lock: cannot create the run's lock file: Read-only file system" \
     -o "$disk/new.h5"
 echo "== a new result file in a directory still to be made"
 expect_refused "$disk/sub: cannot create the output directory: Read-only file system" \
     -o "$disk/sub/new.h5"
 echo "== resuming the existing file, with and without --retry-failed"
-expect_refused "$disk/old/result.h5.lock: cannot create the lock file: Read-only file system" \
+expect_refused "$disk/old/result.h5.lock: cannot open the run's lock file: Read-only file system" \
     -o "$disk/old/result.h5" --retry-failed
-expect_refused "$disk/old/result.h5.lock: cannot create the lock file: Read-only file system" \
+expect_refused "$disk/old/result.h5.lock: cannot open the run's lock file: Read-only file system" \
     -o "$disk/old/result.h5"
 
 snapshot > "$scratch/after"

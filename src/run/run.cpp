@@ -697,8 +697,11 @@ public:
     explicit RunLock(const std::string& result_path) : path_(result_path + ".lock") {
         fd_ = open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
         if (fd_ < 0) {
-            throw StoreError(
-                fmt::format("{}: cannot create the lock file: {}", path_, std::strerror(errno)));
+            const int error = errno;
+            throw StoreError(fmt::format(
+                "{}: cannot {} the run's lock file: {}; the result file's directory must be "
+                "writable",
+                path_, access(path_.c_str(), F_OK) == 0 ? "open" : "create", std::strerror(error)));
         }
         if (flock(fd_, LOCK_EX | LOCK_NB) == 0) {
             const std::string owner = fmt::format("pid {} on {}\n", getpid(), host_name());
