@@ -249,12 +249,20 @@ torch::Tensor forward_slots(const Pack& pack, const torch::Tensor& images) {
     return forward_tail(pack, F::max_pool2d(torch::relu(maps), F::MaxPool2dFuncOptions(2)));
 }
 
+// Images in channels-last layout with strides that say so: for a single plane both layouts
+// hold the same bytes, and only explicit strides make LibTorch pick the channels-last kernels.
+torch::Tensor channels_last(const torch::Tensor& images) {
+    if (images.size(1) > 1) return images.contiguous(kConvLayout);
+    const torch::Tensor planes = images.contiguous();
+    return planes.as_strided(planes.sizes(), {planes.stride(0), 1, planes.stride(2), 1});
+}
+
 // Forward pass of one batch that every slot sees (the test split): the first convolution
 // needs no groups, as each slot's filters read the same input channels.
 torch::Tensor forward_shared(const Pack& pack, const torch::Tensor& images) {
     const auto& p = pack.parameters;
     torch::Tensor maps =
-        F::conv2d(images.contiguous(kConvLayout), p[kConv1Weight],
+        F::conv2d(channels_last(images), p[kConv1Weight],
                   F::Conv2dFuncOptions().bias(p[kConv1Bias]).padding(pack.padding));
     return forward_tail(pack, F::max_pool2d(torch::relu(maps), F::MaxPool2dFuncOptions(2)));
 }
@@ -485,6 +493,18 @@ void finish_epoch(Pack& pack, std::vector<Slot>& slots, const std::vector<plan::
     keep_slots(pack, slots, going_on);
 }
 
+// A pack of one is the unit trained alone: train_unit is at least as fast for one model.
+PackedOutcome train_alone(const plan::Unit& unit, const PreparedData& data, const Device& device,
+                          const StopCheck& should_stop) {
+    PackedOutcome outcome;
+    try {
+        outcome.result = train_unit(unit, data, device, should_stop);
+    } catch (const UnitFailed& failure) {
+        outcome.error = failure.what();
+    }
+    return outcome;
+}
+
 }  // namespace
 
 bool packable(const plan::Unit& a, const plan::Unit& b) {
@@ -503,6 +523,8 @@ std::vector<PackedOutcome> train_units_packed(const std::vector<plan::Unit>& uni
                                                     unit.index, units.front().index));
         }
     }
+    if (units.size() == 1) return {train_alone(units.front(), data, device, should_stop)};
+
     const Clock::time_point pack_start = Clock::now();
     const data::Dataset& dataset = data.dataset();
     const torch::Device target = torch_device(device);

@@ -32,6 +32,7 @@ bool packable(const plan::Unit& a, const plan::Unit& b);
 // share a pack), learning rate, gamma schedule and epochs. The loss is the sum of the slots'
 // mean cross-entropies, so each slot gets its lone gradient. Slot results differ from lone
 // ones only by float rounding: grouped kernels sum in another order than the lone ones.
+// A list of one unit is trained by train_unit itself.
 //
 // Returns one outcome per unit, in the order given. A slot whose epoch loss is not finite
 // fails alone and leaves the pack; so does a slot whose epochs are done. Every epoch record
