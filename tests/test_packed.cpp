@@ -141,6 +141,11 @@ TEST_CASE("packed: a pack of one is the unit trained alone", "[packed]") {
     REQUIRE(packed.at(0).error.empty());
     require_same_result(packed[0].result,
                         sweep::train::train_unit(adam, fixture.data, fixture.cpu));
+
+    // Alone too, a diverging unit is an outcome with its reason, not an exception.
+    const Unit diverging = unit("sgd", 1e30, 0, 0, 4);
+    const auto failed = sweep::train::train_units_packed({diverging}, fixture.data, fixture.cpu);
+    REQUIRE_THAT(failed.at(0).error, Catch::Matches("training loss is -?(nan|inf) in epoch 1"));
 }
 
 TEST_CASE("packed: a diverging slot fails alone with the lone reason", "[packed]") {
