@@ -271,8 +271,9 @@ torch::Tensor forward_shared(const Pack& pack, const torch::Tensor& images) {
 // all slots' feature maps of a whole test batch would not fit in the CPU's caches.
 torch::Tensor forward_test_batch(const Pack& pack, const torch::Tensor& images) {
     std::vector<torch::Tensor> pieces;
-    for (int64_t start = 0; start < images.size(0); start += kTestPiece) {
-        pieces.push_back(forward_shared(pack, images.slice(0, start, start + kTestPiece)));
+    const int64_t piece = images.is_cpu() ? kTestPiece : images.size(0);
+    for (int64_t start = 0; start < images.size(0); start += piece) {
+        pieces.push_back(forward_shared(pack, images.slice(0, start, start + piece)));
     }
     return torch::cat(pieces, 1);
 }
@@ -300,7 +301,9 @@ torch::Tensor backward_batch(const Pack& pack, const torch::Tensor& train_images
                              const torch::Tensor& batch, const torch::Tensor& target,
                              torch::Tensor& correct) {
     const int64_t n = batch.size(1);
-    const int64_t piece = std::max<int64_t>(1, kSlotImagesPerPass / pack.slots);
+    const int64_t piece = train_images.is_cpu()
+                              ? std::max<int64_t>(1, kSlotImagesPerPass / pack.slots)
+                              : n;  // a GPU has no such cache to fit, and wants large passes
     torch::Tensor batch_loss = torch::zeros({pack.slots}, train_images.options());
     for (int64_t start = 0; start < n; start += piece) {
         const int64_t m = std::min(piece, n - start);
