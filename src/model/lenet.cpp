@@ -14,6 +14,16 @@ int64_t padding_for(int64_t side) {
                                 " is not supported; expected 28 or 32");
 }
 
+// The same images in channels-last layout (N, H, W, C in memory). oneDNN, which runs LibTorch's
+// CPU convolutions, then computes in that layout instead of converting to and from its own at
+// every call, and pooling and ReLU follow it. A single plane is channels-last already, but only
+// explicit strides make LibTorch treat it so.
+torch::Tensor channels_last(const torch::Tensor& images) {
+    if (images.size(1) > 1) return images.contiguous(torch::MemoryFormat::ChannelsLast);
+    const torch::Tensor planes = images.contiguous();
+    return planes.as_strided(planes.sizes(), {planes.stride(0), 1, planes.stride(2), 1});
+}
+
 }  // namespace
 
 LeNet5Impl::LeNet5Impl(int64_t channels, int64_t side, int64_t classes) {
@@ -28,8 +38,11 @@ LeNet5Impl::LeNet5Impl(int64_t channels, int64_t side, int64_t classes) {
 
 torch::Tensor LeNet5Impl::forward(torch::Tensor images) {
     namespace F = torch::nn::functional;
-    torch::Tensor x = F::max_pool2d(torch::relu(conv1_(images)), F::MaxPool2dFuncOptions(2));
-    x = F::max_pool2d(torch::relu(conv2_(x)), F::MaxPool2dFuncOptions(2));
+    if (images.device().is_cpu()) images = channels_last(images);
+    // ReLU after pooling: max and ReLU commute, values and gradients alike, and ReLU then
+    // touches a quarter of the maps, forward and backward.
+    torch::Tensor x = torch::relu(F::max_pool2d(conv1_(images), F::MaxPool2dFuncOptions(2)));
+    x = torch::relu(F::max_pool2d(conv2_(x), F::MaxPool2dFuncOptions(2)));
     x = x.flatten(1);
     x = torch::relu(fc1_(x));
     x = torch::relu(fc2_(x));

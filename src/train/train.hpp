@@ -64,7 +64,9 @@ std::string torch_version();
 // Number of CUDA devices LibTorch sees (0 on a CPU-only build).
 int cuda_device_count();
 
-// Sets LibTorch's intra-op threads and the BLAS library's threads for this process.
+// Prepares this process for training on the CPU: sets LibTorch's intra-op threads and the BLAS
+// library's threads, and has malloc keep freed memory for reuse (see train.cpp), which is
+// process-wide. Call once, before the first unit.
 void set_cpu_threads(int threads);
 
 // A dataset prepared once per worker and reused by every unit on it: normalized float
