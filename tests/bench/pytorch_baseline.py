@@ -32,9 +32,12 @@ MOMENTUM = 0.9
 def read_idx(directory, stem):
     """One IDX file as a numpy array, trying stem.gz then stem."""
     path = os.path.join(directory, stem)
-    opener = gzip.open if os.path.exists(path + ".gz") else open
-    with opener(path + ".gz" if opener is gzip.open else path, "rb") as stream:
-        content = stream.read()
+    if os.path.exists(path + ".gz"):
+        with gzip.open(path + ".gz", "rb") as stream:
+            content = stream.read()
+    else:
+        with open(path, "rb") as stream:
+            content = stream.read()
     dims = content[3]
     shape = struct.unpack(">" + "I" * dims, content[4:4 + 4 * dims])
     return np.frombuffer(content, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
