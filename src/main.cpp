@@ -14,6 +14,7 @@
 #include "plan/plan.hpp"
 #include "run/log.hpp"
 #include "run/run.hpp"
+#include "train/train.hpp"
 
 namespace {
 
@@ -73,7 +74,15 @@ int main(int argc, char** argv) {
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
 
     CLI::App app{"sweep: hyperparameter sweeps of LeNet-5 across MPI ranks into one HDF5 file"};
-    app.set_version_flag("--version", std::string("sweep ") + SWEEP_VERSION);
+    // A function, so that only --version pays for asking CUDA how many devices it has.
+    app.set_version_flag("--version", std::function<std::string()>([] {
+                             const int devices = sweep::train::cuda_device_count();
+                             return fmt::format(
+                                 "sweep {} (LibTorch {}, {})", SWEEP_VERSION,
+                                 sweep::train::torch_version(),
+                                 devices > 0 ? fmt::format("{} CUDA device(s) visible", devices)
+                                             : std::string("no CUDA device visible"));
+                         }));
     app.require_subcommand(1);
     app.footer(
         "`sweep COMMAND --help` describes each command. A study goes: sweep plan FILE (check it "
@@ -130,7 +139,7 @@ int main(int argc, char** argv) {
         "0 schedules and ranks 1..N-1 train. Rerunning the same command resumes: units done (or "
         "failed, unless --retry-failed) are skipped. A result file from another plan is refused "
         "and left untouched. SIGTERM or SIGINT stops cleanly at the next batch and prints the "
-        "resume command.\n"
+        "resume command. --log-level, like every global option, may follow the subcommand.\n"
         "Environment: SWEEP_DATA_DIR (where data sets live), CUDA_VISIBLE_DEVICES (the GPUs a "
         "worker may use), HDF5_USE_FILE_LOCKING=FALSE (for file systems without locks, errno "
         "37).\n"
@@ -152,6 +161,9 @@ int main(int argc, char** argv) {
         ->required()
         ->check(CLI::IsMember(sweep::fetch::dataset_names()));
     fetch->add_option("--dir", fetch_root, "where data sets live; writes DIR/DATASET/")
+        ->check([](const std::string& dir) {
+            return dir.empty() ? std::string("must not be empty") : std::string();
+        })
         ->capture_default_str();
 
     fetch->footer(

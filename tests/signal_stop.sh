@@ -42,7 +42,7 @@ check_stopped() {
     local result=$1 code=0
     wait "$launcher" || code=$?
     ((code == 9)) || fail "exit code $code, expected 9"
-    grep -q "resume with: mpirun -n 3 sweep run $scratch/study.yaml -o $result" "$scratch/log" ||
+    grep -qF "resume with: mpirun -n 3 $sweep run $scratch/study.yaml -o $result" "$scratch/log" ||
         fail "no resume command"
     h5dump -H "$result" > /dev/null || fail "h5dump cannot open the stopped file"
     local status

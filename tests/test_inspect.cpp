@@ -259,3 +259,18 @@ TEST_CASE("inspect: the binary exits 3 on a bad study and 5 on a bad result file
     REQUIRE(status.code == sweep::kExitStore);
     REQUIRE_THAT(status.output, Catch::Contains("not-sweep.h5"));
 }
+
+// A rerun that skips a failed unit used to exit 0, as if the study were complete.
+TEST_CASE("inspect: a rerun that skips failed units still exits 7 and says how to retry",
+          "[inspect]") {
+    const fs::path copy = scratch().dir / "rerun.h5";
+    fs::copy_file(tiny_result(), copy, fs::copy_options::overwrite_existing);
+    const fs::path study = scratch().dir / "tiny.yaml";
+    const Outcome rerun =
+        sweep_binary("run " + study.string() + " -o " + copy.string(), "rerun.log");
+    INFO(rerun.output);
+    REQUIRE(rerun.code == sweep::kExitUnitsFailed);
+    REQUIRE_THAT(rerun.output, Catch::Contains("0 trained, 0 failed"));
+    REQUIRE_THAT(rerun.output, Catch::Contains("1 unit(s) failed in an earlier run and were "
+                                               "skipped; rerun with --retry-failed"));
+}

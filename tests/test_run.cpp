@@ -245,7 +245,8 @@ TEST_CASE("run: srun without PMI (N tasks, each MPI rank 0 of 1) is refused", "[
 TEST_CASE("run: --pack trains packs of units that match the units trained alone", "[run][mpi]") {
     REQUIRE(fs::exists(kFashionDir));
     const Scratch scratch;
-    // Two settings of three seeds: --pack 3 gives each worker one pack of three. Mixed
+    // Two settings of three seeds on two workers: --pack 6 still gives each worker a pack of
+    // three, an even share (one pack of six for one worker left the other idle). Mixed
     // optimizers are packable, so which units share a pack is up to the scheduler.
     const fs::path study = scratch.write(
         "pack.yaml",
@@ -257,7 +258,7 @@ TEST_CASE("run: --pack trains packs of units that match the units trained alone"
     const Outcome first = shell(run + alone.string(), scratch.dir / "alone.log");
     INFO(first.output);
     REQUIRE(first.code == 0);
-    const Outcome second = shell(run + packed.string() + " --pack 3", scratch.dir / "pack.log");
+    const Outcome second = shell(run + packed.string() + " --pack 6", scratch.dir / "pack.log");
     INFO(second.output);
     REQUIRE(second.code == 0);
     REQUIRE_THAT(second.output, Catch::Contains("running rank"));
@@ -269,6 +270,8 @@ TEST_CASE("run: --pack trains packs of units that match the units trained alone"
         INFO("unit " << unit);
         REQUIRE(packed_file.status()[unit] == sweep::store::Status::kDone);
         REQUIRE_THAT(outcomes[unit].device, Catch::EndsWith(", pack of 3"));
+        REQUIRE(outcomes[unit].rank == outcomes[unit < 3 ? 0 : 3].rank);  // packs of neighbours
+        REQUIRE(outcomes[0].rank != outcomes[3].rank);
         const auto lone = alone_file.unit_data(unit), pack = packed_file.unit_data(unit);
         REQUIRE(lone.curves.size() == pack.curves.size());
         for (size_t epoch = 0; epoch < lone.curves.size(); ++epoch) {

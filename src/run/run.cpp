@@ -5,6 +5,7 @@
 #include <fmt/ranges.h>
 #include <mpi.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -367,10 +368,10 @@ public:
         std::vector<Report> reports;
         for (size_t slot = 0; slot < indices.size(); ++slot) {
             const train::PackedOutcome& outcome = outcomes[slot];
-            reports.push_back(
-                outcome.error.empty()
-                    ? store_done(indices[slot], outcome.result, pack)
-                    : store_failed(indices[slot], outcome.error, seconds_since(start), pack));
+            reports.push_back(outcome.error.empty()
+                                  ? store_done(indices[slot], outcome.result, pack)
+                                  : store_failed(indices[slot], outcome.error,
+                                                 seconds_since(start) / pack, pack));
         }
         return reports;
     }
@@ -389,7 +390,13 @@ private:
         return outcome;
     }
 
-    Report store_done(int64_t index, const train::UnitResult& result, int pack) {
+    // A packed unit's times are its share of the pack's: the pack's time over its units, so
+    // that summed over units they give the worker's time, as for units trained alone.
+    Report store_done(int64_t index, train::UnitResult result, int pack) {
+        if (pack > 1) {
+            result.seconds /= pack;
+            for (train::EpochRecord& epoch : result.curves) epoch.seconds /= pack;
+        }
         store::Outcome outcome = new_outcome(pack);
         outcome.final_test_accuracy = result.curves.back().test_accuracy;
         outcome.final_test_loss = result.curves.back().test_loss;
@@ -472,6 +479,7 @@ public:
           to_train_(to_train),
           start_(Clock::now()),
           last_shown_(start_),
+          last_line_(start_),
           live_(mode == "bar" || (mode == "auto" && isatty(STDERR_FILENO) != 0)) {}
     ~Progress() { clear(); }
     Progress(const Progress&) = delete;
@@ -507,9 +515,11 @@ public:
         const double since = std::chrono::duration<double>(Clock::now() - last_shown_).count();
         if (live_ && since >= 1) {
             redraw();
-        } else if (!live_ && since >= kProgressLineSeconds) {
+        }
+        const double since_line = std::chrono::duration<double>(Clock::now() - last_line_).count();
+        if (!live_ && since_line >= kProgressLineSeconds) {
             spdlog::info("progress: {}", summary());
-            last_shown_ = Clock::now();
+            last_line_ = Clock::now();
         }
     }
 
@@ -553,7 +563,14 @@ private:
         std::string bar = std::string(filled, '#') + std::string(kBarWidth - filled, '-');
         std::string accuracy =
             finished_ > failed_ ? fmt::format(", last {:.2f} %", last_accuracy_) : "";
-        std::fprintf(stderr, "\r\033[K[%s] %s%s", bar.c_str(), summary().c_str(), accuracy.c_str());
+        std::string line = fmt::format("[{}] {}{}", bar, summary(), accuracy);
+        // One row only: "\r\033[K" clears one, so a wrapped line would leave stale rows.
+        struct winsize window {};
+        if (ioctl(STDERR_FILENO, TIOCGWINSZ, &window) == 0 && window.ws_col > 1 &&
+            line.size() >= window.ws_col) {
+            line.resize(window.ws_col - 1);
+        }
+        std::fprintf(stderr, "\r\033[K%s", line.c_str());
         std::fflush(stderr);
         shown_ = true;
     }
@@ -566,6 +583,7 @@ private:
     std::map<int, std::vector<int64_t>> running_;  // rank → the units it trains
     Clock::time_point start_;
     Clock::time_point last_shown_;
+    Clock::time_point last_line_;  // of the timed lines written when stderr is not a terminal
     bool live_;
     bool shown_ = false;
 };
@@ -603,6 +621,7 @@ bool schedule(std::deque<int64_t> pending, Progress& progress, const plan::Study
     bool stopping = false;
     std::vector<char> released(size, 0);   // got its last reply
     std::vector<char> stop_sent(size, 0);  // was sent kTagStop
+    std::vector<char> holding(size, 0);    // has units and has not reported them all
     const int64_t stop_message = 1;
     auto begin_stop = [&](const char* why) {
         if (stopping) return;
@@ -640,9 +659,18 @@ bool schedule(std::deque<int64_t> pending, Progress& progress, const plan::Study
         if (report.follows > 0) continue;  // the rest of a pack's reports come first
 
         const int worker = status.MPI_SOURCE;
+        holding[worker] = 0;
         std::vector<int64_t> next(pack, kNoMoreUnits);
         if (!stopping && !pending.empty()) {
-            const std::vector<int64_t> units = take_pack(pending, study, pack);
+            // Packs no larger than an even share of what is left among the workers without
+            // units, so that a large --pack does not hand one worker everything.
+            int idle = 0;
+            for (int other = 1; other < size; ++other) idle += !released[other] && !holding[other];
+            const size_t share = (pending.size() + idle - 1) / std::max(1, idle);
+            const int this_pack =
+                static_cast<int>(std::min<size_t>(pack, std::max<size_t>(1, share)));
+            const std::vector<int64_t> units = take_pack(pending, study, this_pack);
+            holding[worker] = 1;
             std::copy(units.begin(), units.end(), next.begin());
             progress.started(worker, units);
         } else {
@@ -785,23 +813,32 @@ void log_worker_time(const WorkerTime& mine, double elapsed, int workers) {
     if (world_rank() != 0 || elapsed <= 0) return;
     const double budget = elapsed * workers;
     const auto share = [&](double seconds) { return 100.0 * seconds / budget; };
+    // The rest: start-up before the first unit and idling after the last, on a run with
+    // fewer units than workers or one long unit at the end.
+    const double rest = std::max(0.0, budget - total[0] - total[1] - total[2] - total[3]);
     spdlog::info(
         "worker time ({} worker(s) × {:.1f} s): training {:.1f} s ({:.2f} %), loading data "
         "{:.1f} s ({:.2f} %), writing results {:.3f} s ({:.3f} %), waiting for work {:.3f} s "
-        "({:.3f} %)",
+        "({:.3f} %), idle at start and end {:.1f} s ({:.2f} %)",
         workers, elapsed, total[1], share(total[1]), total[0], share(total[0]), total[2],
-        share(total[2]), total[3], share(total[3]));
+        share(total[2]), total[3], share(total[3]), rest, share(rest));
 }
 
 // What a stopped run tells its user: what is left and the exact command that resumes.
 void report_stop(const Options& options, const plan::Study& study, size_t remaining, int ranks) {
     const bool under_srun = std::getenv("SLURM_STEP_NUM_TASKS") != nullptr;
-    std::string command = "sweep";
+    std::string command = program_invocation_name;  // the binary as it was started
     if (ranks > 1) {
-        command = fmt::format("{} -n {} sweep", under_srun ? "srun --mpi=pmix" : "mpirun", ranks);
+        command =
+            fmt::format("{} -n {} {}", under_srun ? "srun --mpi=pmix" : "mpirun", ranks, command);
     }
     command += fmt::format(" run {} -o {}", options.study_path, study.output);
     if (!options.data_dir.empty()) command += " --data-dir " + options.data_dir;
+    if (options.retry_failed) command += " --retry-failed";
+    if (options.threads > 0) command += fmt::format(" --threads {}", options.threads);
+    if (options.share_gpus) command += " --share-gpus";
+    if (options.pack > 1) command += fmt::format(" --pack {}", options.pack);
+    if (options.progress != "auto") command += " --progress " + options.progress;
     spdlog::warn(
         "stopped by a signal: {} of {} units remain pending; the result file is closed "
         "and sound; resume with: {}",
@@ -835,6 +872,11 @@ int sweep_collectively(const Options& options) {
 
     agree([&] {
         if (rank != 0) return;
+        if (std::filesystem::is_directory(study.output)) {
+            throw StoreError(
+                fmt::format("{}: is a directory; give the result file's name, such as {}/{}.h5",
+                            study.output, study.output, study.name));
+        }
         const std::filesystem::path parent = std::filesystem::path(study.output).parent_path();
         std::error_code error;
         if (!parent.empty()) std::filesystem::create_directories(parent, error);
@@ -861,6 +903,11 @@ int sweep_collectively(const Options& options) {
         if (status == store::Status::kPending || retry) pending.push_back(i);
     }
     const size_t done_before = study.units.size() - pending.size();
+    // Units failed in an earlier run and not retried now still make the study incomplete.
+    const auto& initial = file->initial_status();
+    const size_t failed_before =
+        options.retry_failed ? 0
+                             : std::count(initial.begin(), initial.end(), store::Status::kFailed);
     if (rank == 0) {
         spdlog::info("{}: study {}, {} units; {} {}, {} to train on {} worker rank(s)",
                      options.study_path, study.name, study.units.size(), study.output,
@@ -911,10 +958,16 @@ int sweep_collectively(const Options& options) {
         spdlog::info("finished in {:.1f} s: {} trained, {} failed, {} skipped; results in {}",
                      progress.elapsed(), trained, failed, done_before, study.output);
         if (counts[1]) report_stop(options, study, pending.size() - progress.finished(), size);
+        if (failed_before > 0) {
+            spdlog::warn(
+                "{} unit(s) failed in an earlier run and were skipped; rerun with "
+                "--retry-failed to train them again",
+                failed_before);
+        }
     }
     log_worker_time(time, progress.elapsed(), size == 1 ? 1 : size - 1);
     if (counts[1]) return kExitStopped;
-    return failed > 0 ? kExitUnitsFailed : kExitOk;
+    return failed > 0 || failed_before > 0 ? kExitUnitsFailed : kExitOk;
 }
 
 }  // namespace

@@ -68,7 +68,10 @@ std::string space_problem(const std::string& path, int error_number) {
                         path, call, message, space));
     }
     // HDF5 locks files it opens; NFS without lockd answers errno 37 (ENOLCK).
-    const bool locking = message.find("lock") != std::string::npos;
+    // Not a bare "lock": HDF5's "superblock" contains it.
+    const bool locking = error_number == ENOLCK ||
+                         message.find("lock the file") != std::string::npos ||
+                         message.find("file locking") != std::string::npos;
     throw StoreError(fmt::format("{}: {} failed: {}{}", path, call, message,
                                  locking ? "; on a file system without locks (NFS) set "
                                            "HDF5_USE_FILE_LOCKING=FALSE and run again"
@@ -642,6 +645,9 @@ RunFile::~RunFile() {
 ResultReader::ResultReader(const std::string& path) : path_(path) {
     silence_hdf5_printing();
     if (!file_exists(path)) throw StoreError(fmt::format("{}: no such file", path));
+    if (std::filesystem::is_directory(path)) {
+        throw StoreError(fmt::format("{}: is a directory, not a result file", path));
+    }
     file_ = check(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), path, "H5Fopen");
     if (H5Aexists(static_cast<hid_t>(file_), "plan_hash") <= 0) {
         H5Fclose(static_cast<hid_t>(file_));
