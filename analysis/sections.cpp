@@ -119,6 +119,57 @@ RunCurve best_run_curve(const store::ResultReader& reader, const DatasetView& vi
     return run;
 }
 
+// Mean and sample standard deviation of the test accuracy per epoch over a setting's done runs.
+BandCurve mean_test_curve(const store::ResultReader& reader, const SettingSummary& setting,
+                          const std::string& label) {
+    std::vector<std::vector<double>> per_epoch;
+    for (const int64_t unit : setting.done_units) {
+        const std::vector<train::EpochRecord> curves = reader.unit_data(unit).curves;
+        if (per_epoch.size() < curves.size()) per_epoch.resize(curves.size());
+        for (size_t e = 0; e < curves.size(); ++e) {
+            per_epoch[e].push_back(100 * curves[e].test_accuracy);
+        }
+    }
+    BandCurve curve{fmt::format("{} ({} run{})", label, setting.done_units.size(),
+                                setting.done_units.size() == 1 ? "" : "s"),
+                    {},
+                    {}};
+    for (const std::vector<double>& values : per_epoch) {
+        const Summary summary = summarize(values);
+        curve.mean.push_back(summary.mean);
+        curve.std.push_back(summary.std);
+    }
+    return curve;
+}
+
+// Mean test accuracy per epoch over the seeds of each setting, with a ±1 std band.
+std::string mean_learning_curves(const store::ResultReader& reader, const DatasetView& view,
+                                 const ReportPaths& paths,
+                                 const std::vector<const SettingSummary*>& settings) {
+    std::string markdown =
+        "Mean test accuracy per epoch over the done runs of each setting, with a band of ±1 "
+        "sample standard deviation (none for a setting with one run).\n\n";
+    const size_t figures = (settings.size() + kRunsPerCurveFigure - 1) / kRunsPerCurveFigure;
+    for (size_t f = 0; f < figures; ++f) {
+        const size_t end = std::min(settings.size(), (f + 1) * kRunsPerCurveFigure);
+        std::vector<BandCurve> curves;
+        for (size_t i = f * kRunsPerCurveFigure; i < end; ++i) {
+            curves.push_back(
+                mean_test_curve(reader, *settings[i], setting_label(settings[i]->setting)));
+        }
+        const std::string part = figures > 1 ? fmt::format(" ({} of {})", f + 1, figures) : "";
+        const Figure figure{paths.figures, numbered(file_stem(view.name) + "-mean-curves", f),
+                            fmt::format("{}: mean test accuracy per epoch over seeds, band ±1 "
+                                        "standard deviation{}",
+                                        dataset_title(view.name), part)};
+        plot_band_curves(figure, "test accuracy (%)", curves);
+        markdown += image_link("mean learning curves" + part, figure.name);
+    }
+    return markdown;
+}
+
+// The best run's train and test accuracy per setting, then the mean test accuracy over each
+// setting's seeds with its band; both split into figures of kRunsPerCurveFigure settings.
 std::string learning_curves(const store::ResultReader& reader, const DatasetView& view,
                             const ReportPaths& paths) {
     const std::vector<const SettingSummary*> settings = with_runs(view.settings);
@@ -143,7 +194,7 @@ std::string learning_curves(const store::ResultReader& reader, const DatasetView
         plot_learning_curves(figure, runs);
         markdown += image_link("learning curves" + part, figure.name);
     }
-    return markdown;
+    return markdown + mean_learning_curves(reader, view, paths, settings);
 }
 
 // The run the confusion, pairs and ROC sections show, with its test labels.
@@ -402,29 +453,6 @@ std::vector<NoiseStudy> noise_studies(const std::vector<const SettingSummary*>& 
     return kept;
 }
 
-// Mean and sample standard deviation of the test accuracy per epoch over a setting's done runs.
-BandCurve mean_test_curve(const store::ResultReader& reader, const SettingSummary& setting) {
-    std::vector<std::vector<double>> per_epoch;
-    for (const int64_t unit : setting.done_units) {
-        const std::vector<train::EpochRecord> curves = reader.unit_data(unit).curves;
-        if (per_epoch.size() < curves.size()) per_epoch.resize(curves.size());
-        for (size_t e = 0; e < curves.size(); ++e) {
-            per_epoch[e].push_back(100 * curves[e].test_accuracy);
-        }
-    }
-    BandCurve curve{
-        fmt::format("ε = {} ({} run{})", setting.setting.epsilon, setting.done_units.size(),
-                    setting.done_units.size() == 1 ? "" : "s"),
-        {},
-        {}};
-    for (const std::vector<double>& values : per_epoch) {
-        const Summary summary = summarize(values);
-        curve.mean.push_back(summary.mean);
-        curve.std.push_back(summary.std);
-    }
-    return curve;
-}
-
 std::string noise_study_section(const store::ResultReader& reader, const DatasetView& view,
                                 const ReportPaths& paths, const NoiseStudy& study, size_t index) {
     plan::Unit clean = study.front()->setting;
@@ -456,7 +484,9 @@ std::string noise_study_section(const store::ResultReader& reader, const Dataset
                            s.gamma, s.momentum, s.epsilon, setting->accuracy.count, setting->failed,
                            setting->pending, percent(setting->accuracy.mean),
                            percent(setting->accuracy.std));
-        if (!setting->done_units.empty()) curves.push_back(mean_test_curve(reader, *setting));
+        if (!setting->done_units.empty()) {
+            curves.push_back(mean_test_curve(reader, *setting, fmt::format("ε = {}", s.epsilon)));
+        }
     }
     write_text(paths.dir / (name + ".csv"), csv);
     if (curves.size() < 2) return markdown + "\nFewer than two noise rates have a done run.\n\n";

@@ -209,6 +209,51 @@ TEST_CASE("plan: a directory is not a study file", "[plan]") {
     REQUIRE_THROWS_WITH(sweep::plan::load_study("."), Catch::Contains(".: is a directory"));
 }
 
+TEST_CASE("plan: a study file holds one YAML document", "[plan]") {
+    const std::string study = "study: s\ngrid: {dataset: mnist, optimizer: sgd, lr: 0.1}\n";
+    REQUIRE(parse_study("---\n" + study, "ok.yaml").units.size() == 1);
+    REQUIRE(parse_study(study + "...\n", "ok.yaml").units.size() == 1);
+    // a second study after "---" used to be dropped without a word
+    REQUIRE_THAT(error_of(study + "---\nstudy: t\n"),
+                 Catch::Contains("bad.yaml:4:1: a study file holds one YAML document"));
+    REQUIRE_THAT(error_of(study + "--- 3\n"), Catch::Contains("holds one YAML document"));
+}
+
+TEST_CASE("plan: a study file larger than 16 MiB is refused, not read to its end", "[plan]") {
+    // `sweep plan /dev/zero` used to read without end until memory ran out
+    namespace fs = std::filesystem;
+    const fs::path path = fs::temp_directory_path() / "sweep-test-plan-oversized.yaml";
+    {
+        std::ofstream out(path, std::ios::binary);
+        out << "study: s\ngrid: {dataset: mnist, optimizer: sgd, lr: 0.1}\n";
+        const std::string comment = "#" + std::string(1023, 'x') + "\n";
+        for (int kib = 0; kib < 16 * 1024; ++kib) out << comment;
+    }
+    REQUIRE_THROWS_WITH(sweep::plan::load_study(path.string()),
+                        Catch::Contains("study file is larger than 16 MiB"));
+    fs::resize_file(path, 4096);  // the same study, cut within its comments, is fine
+    REQUIRE(sweep::plan::load_study(path.string()).units.size() == 1);
+    fs::remove(path);
+}
+
+TEST_CASE("plan: any grid key that is not a parameter names a list of bundles", "[plan]") {
+    const auto study = parse_study(
+        "study: s\ngrid:\n  dataset: mnist\n  optimizers:\n"
+        "    - {optimizer: sgd, lr: 0.1}\n    - {optimizer: adam, lr: 0.01}\n",
+        "s");
+    REQUIRE(study.units.size() == 2);
+    // `setting: 3` used to be called an unknown key, though `setting:` takes bundles
+    REQUIRE_THAT(error_of("study: s\ngrid: {dataset: mnist, optimizer: sgd, lr: 0.1, "
+                          "setting: 3}\n"),
+                 Catch::Contains("setting: expected a list of maps (bundles), got a value"));
+    REQUIRE_THAT(error_of("study: s\ngrid: {dataset: mnist, optimizer: sgd, lr: 0.1, "
+                          "setting: [1, 2]}\n"),
+                 Catch::Contains("setting: expected a list of maps (bundles), got a list of "
+                                 "values"));
+    REQUIRE_THAT(error_of("study: s\ngrid: {dataset: mnist, optimizer: sgd, lr: {a: 1}}\n"),
+                 Catch::Contains("lr: expected a value or a list of values, got a map"));
+}
+
 TEST_CASE("plan: every file in tests/bad_studies fails with the error its first line expects",
           "[plan]") {
     // Each file starts with "# expect: TEXT"; loading it must throw a ConfigError containing
@@ -230,7 +275,7 @@ TEST_CASE("plan: every file in tests/bad_studies fails with the error its first 
         CHECK_THROWS_WITH(parse_study(text.str(), name), Catch::Contains(expected));
         ++checked;
     }
-    REQUIRE(checked >= 20);
+    REQUIRE(checked >= 24);
 }
 
 TEST_CASE("plan: inputs the fuzzer found are refused with a ConfigError", "[plan]") {

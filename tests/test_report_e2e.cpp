@@ -197,9 +197,9 @@ TEST_CASE(
         const size_t pairs = Csv(out / "fashion-mnist-confused-pairs.csv").rows.size();
         REQUIRE(pairs == 3);
         for (const char* figure :
-             {"fashion-mnist-curves", "fashion-mnist-confusion", "fashion-mnist-confused-1",
-              "fashion-mnist-confused-2", "fashion-mnist-confused-3", "fashion-mnist-roc",
-              "fashion-mnist-noise-counts", "fashion-mnist-epsilon"}) {
+             {"fashion-mnist-curves", "fashion-mnist-mean-curves", "fashion-mnist-confusion",
+              "fashion-mnist-confused-1", "fashion-mnist-confused-2", "fashion-mnist-confused-3",
+              "fashion-mnist-roc", "fashion-mnist-noise-counts", "fashion-mnist-epsilon"}) {
             INFO(figure);
             const fs::path stem = out / "figures" / figure;
             REQUIRE(read_bytes(stem.string() + ".png").rfind(kPngSignature, 0) == 0);
@@ -222,7 +222,7 @@ TEST_CASE(
             REQUIRE(fs::exists(out / target));
             ++links;
         }
-        REQUIRE(links >= 14);
+        REQUIRE(links >= 15);
     }
 
     SECTION("summary.csv holds each setting's runs, best, mean and std over its seeds") {
@@ -311,6 +311,43 @@ TEST_CASE(
         REQUIRE(read_bytes(beside / "fashion-mnist-auc.csv") ==
                 read_bytes(out / "fashion-mnist-auc.csv"));
     }
+}
+
+TEST_CASE("report: a file whose units all failed, named without .h5, is reported beside it",
+          "[report]") {
+    REQUIRE(fs::exists(kFashionDir));
+    const fs::path scratch =
+        fs::temp_directory_path() / ("sweep-report-allfail-" + std::to_string(getpid()));
+    fs::remove_all(scratch);
+    fs::create_directories(scratch);
+    std::ofstream(scratch / "study.yaml") << "study: allfail\n"
+                                             "grid: {dataset: fashion-mnist, data_dir: "
+                                          << kFashionDir
+                                          << ", train_size: 640, test_size: 100, epochs: 1, "
+                                             "optimizer: sgd, lr: 1e30}\n";
+    const std::string run = std::string(SWEEP_BINARY) + " run " +
+                            (scratch / "study.yaml").string() + " -o " +
+                            (scratch / "allfail.h5").string();
+    REQUIRE(shell(run, scratch / "sweep.log") == 7);  // the one unit diverges and fails
+    fs::rename(scratch / "allfail.h5", scratch / "allfail");
+
+    // used to fail with "cannot create the report directory: Not a directory"
+    const std::string report =
+        std::string(SWEEP_REPORT_BINARY) + " " + (scratch / "allfail").string();
+    const int code = shell(report, scratch / "report.log");
+    INFO(read_bytes(scratch / "report.log"));
+    REQUIRE(code == 0);
+    REQUIRE(fs::exists(scratch / "allfail.report" / "report.md"));
+    // used to advise a plain rerun, which skips failed units
+    REQUIRE_THAT(read_bytes(scratch / "report.log"),
+                 Catch::Contains("rerun sweep run with --retry-failed to train the failed units"));
+
+    // a directory used to get HDF5's whole error stack
+    const std::string directory = std::string(SWEEP_REPORT_BINARY) + " " + scratch.string();
+    REQUIRE(shell(directory, scratch / "directory.log") == 5);
+    REQUIRE_THAT(read_bytes(scratch / "directory.log"),
+                 Catch::Contains(": is a directory, not a result file"));
+    fs::remove_all(scratch);
 }
 
 TEST_CASE("report: without gnuplot the report fails first, naming the package", "[report]") {

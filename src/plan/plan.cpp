@@ -12,7 +12,6 @@
 #include <fstream>
 #include <map>
 #include <regex>
-#include <sstream>
 
 #include "common/error.hpp"
 
@@ -30,6 +29,9 @@ constexpr size_t kMaxNumberLength = 64;       // characters of a number in the s
 constexpr size_t kMaxStudyNameLength = 100;   // characters; the name becomes a file name
 constexpr int64_t kDefaultMaxUnits = 100000;  // a study's units unless `max_units` says more
 constexpr int64_t kMaxMaxUnits = 10000000;    // beyond this, expanding alone takes minutes
+// Bytes read of a study file; real ones take a few KiB, and this bounds memory on /dev/zero.
+constexpr size_t kMaxStudyFileBytes = size_t{16} << 20;
+constexpr size_t kReadChunkBytes = size_t{64} << 10;  // bytes asked of the file per read
 
 const std::vector<std::string> kDatasets = {"mnist", "fashion-mnist", "cifar10"};
 const std::vector<std::string> kOptimizers = {"sgd", "adam"};
@@ -299,6 +301,21 @@ Assignment read_defaults(const Reader& reader, const YAML::Node& defaults) {
 // One grid dimension: the alternatives it offers, each a partial assignment.
 using Dimension = std::vector<Assignment>;
 
+// A grid key that is no parameter names a list of bundles, whatever the name ("setting",
+// "optimizers"...). Given anything else, the key is either a typo of a parameter, said as an
+// unknown key with the suggestion, or a bundle list written wrong, said as such.
+[[noreturn]] void fail_not_bundles(const Reader& reader, const YAML::Node& key_node,
+                                   const YAML::Node& value, const char* got) {
+    const std::string key = reader.key_text(key_node);
+    if (!suggestion(key, parameter_names()).empty()) {
+        reader.check_key(key_node, parameter_names(), "a grid");
+    }
+    reader.fail(value, fmt::format("{}: expected a list of maps (bundles), got {}; a grid key "
+                                   "that is not a parameter names a list of bundles; "
+                                   "parameters: {}",
+                                   key, got, join(parameter_names())));
+}
+
 Dimension read_dimension(const Reader& reader, const YAML::Node& key_node,
                          const YAML::Node& value) {
     const std::string key = reader.key_text(key_node);
@@ -306,18 +323,20 @@ Dimension read_dimension(const Reader& reader, const YAML::Node& key_node,
     Dimension dimension;
 
     if (value.IsScalar() || value.IsNull()) {  // a null is checked, and named, by apply
-        reader.check_key(key_node, parameter_names(), "a grid");
+        if (!is_parameter) {
+            fail_not_bundles(reader, key_node, value, value.IsNull() ? "nothing" : "a value");
+        }
         return {Assignment{{key, value}}};
     }
     if (!value.IsSequence()) {
-        reader.fail(value, fmt::format("{}: expected a value, a list of values or a list of "
-                                       "maps (bundles)",
-                                       key));
+        if (!is_parameter)
+            fail_not_bundles(reader, key_node, value, "one map (write it as a list of one)");
+        reader.fail(value, fmt::format("{}: expected a value or a list of values, got a map", key));
     }
     if (value.size() == 0) reader.fail(value, fmt::format("{}: empty list", key));
 
     const bool bundles = value[0].IsMap();
-    if (!bundles) reader.check_key(key_node, parameter_names(), "a grid");
+    if (!bundles && !is_parameter) fail_not_bundles(reader, key_node, value, "a list of values");
     if (bundles && is_parameter) {
         reader.fail(value, fmt::format("{}: a parameter takes values, not maps", key));
     }
@@ -432,6 +451,8 @@ uint64_t mix(uint64_t z) {
     return z ^ (z >> 31);
 }
 
+// Reads the whole study file, but never more than kMaxStudyFileBytes: a device such as
+// /dev/zero, or a FIFO whose writer never stops, must not fill memory.
 std::string read_file(const std::string& path) {
     std::error_code ignored;
     if (std::filesystem::is_directory(path, ignored)) {
@@ -442,9 +463,39 @@ std::string read_file(const std::string& path) {
         throw ConfigError(
             fmt::format("{}: cannot open the study file: {}", path, std::strerror(errno)));
     }
-    std::ostringstream content;
-    content << in.rdbuf();
-    return content.str();
+
+    // Reading stops one chunk past the limit at most, so memory stays bounded.
+    std::string content;
+    std::vector<char> chunk(kReadChunkBytes);
+    while (in && content.size() <= kMaxStudyFileBytes) {
+        in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+        content.append(chunk.data(), static_cast<size_t>(in.gcount()));
+    }
+    if (in.bad()) {
+        throw ConfigError(
+            fmt::format("{}: cannot read the study file: {}", path, std::strerror(errno)));
+    }
+    if (content.size() > kMaxStudyFileBytes) {
+        throw ConfigError(
+            fmt::format("{}: study file is larger than {} MiB", path, kMaxStudyFileBytes >> 20));
+    }
+    return content;
+}
+
+// The file's one YAML document. yaml-cpp's Load answers with the first document and drops the
+// rest, so a second study after "---" would be ignored without a word.
+YAML::Node only_document(const Reader& reader, const std::string& yaml_text) {
+    std::vector<YAML::Node> documents;
+    try {
+        documents = YAML::LoadAll(yaml_text);
+    } catch (const YAML::ParserException& error) {
+        throw ConfigError(fmt::format("{}:{}:{}: YAML syntax error: {}", reader.source(),
+                                      error.mark.line + 1, error.mark.column + 1, error.msg));
+    }
+    if (documents.size() > 1) {
+        reader.fail(documents[1], "a study file holds one YAML document; a second one starts here");
+    }
+    return documents.empty() ? YAML::Node() : documents.front();
 }
 
 }  // namespace
@@ -478,13 +529,7 @@ std::string Study::plan_hash() const {
 
 Study parse_study(const std::string& yaml_text, const std::string& source_name) {
     const Reader reader(source_name);
-    YAML::Node root;
-    try {
-        root = YAML::Load(yaml_text);
-    } catch (const YAML::ParserException& error) {
-        throw ConfigError(fmt::format("{}:{}:{}: YAML syntax error: {}", source_name,
-                                      error.mark.line + 1, error.mark.column + 1, error.msg));
-    }
+    const YAML::Node root = only_document(reader, yaml_text);
     if (!root.IsMap()) reader.fail(root, "expected a map with keys study, defaults, grids");
     for (const auto& entry : root) reader.check_key(entry.first, kTopLevelKeys, "the study");
     check_unique_keys(reader, root, "the study");
