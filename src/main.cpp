@@ -143,7 +143,8 @@ int main(int argc, char** argv) {
         "Environment: SWEEP_DATA_DIR (where data sets live), CUDA_VISIBLE_DEVICES (the GPUs a "
         "worker may use), HDF5_USE_FILE_LOCKING=FALSE (for file systems without locks, errno "
         "37).\n"
-        "Exit codes: 0 every unit is done; 2 bad command line; 3 the study file is invalid; 4 a "
+        "Exit codes: 0 every unit is done; 1 internal error; 2 bad command line; 3 the study file "
+        "is invalid; 4 a "
         "data file is missing or malformed; 5 the result file cannot be used; 6 MPI failed or the "
         "launch is inconsistent; 7 some units failed; 9 stopped by a signal (rerun to resume).");
 
@@ -153,7 +154,8 @@ int main(int argc, char** argv) {
         "`sweep run` looks for a data set in the study's data_dir, then --data-dir/DATASET, "
         "$SWEEP_DATA_DIR/DATASET, ./data/DATASET, and for fashion-mnist Debian's "
         "/usr/share/datasets/fashion-mnist (package dataset-fashion-mnist).\n"
-        "Exit codes: 0 success; 2 bad command line; 4 the download or a checksum failed.");
+        "Exit codes: 0 success; 1 internal error; 2 bad command line; 4 the download or a checksum "
+        "failed.");
     CLI::App* fetch = data->add_subcommand(
         "fetch", "download a data set from its official source, verify its checksums, unpack");
     std::string fetch_name, fetch_root = "data";
@@ -171,7 +173,8 @@ int main(int argc, char** argv) {
         "renames it; an interrupted fetch leaves no file that looks complete. CIFAR-10's archive "
         "is unpacked (entries outside the folder are refused). Set SWEEP_DATA_MIRROR to a base URL "
         "to download from $SWEEP_DATA_MIRROR/DATASET/ instead of the official source.\n"
-        "Exit codes: 0 the data set is in place; 2 bad command line; 4 the download or a "
+        "Exit codes: 0 the data set is in place; 1 internal error; 2 bad command line; 4 the "
+        "download or a "
         "checksum failed.");
 
     PlanArguments plan_arguments;
@@ -196,7 +199,8 @@ int main(int argc, char** argv) {
         "28x28 one. When the result file exists it counts its done, failed and pending units, "
         "or says that it comes from a different plan. Writes nothing and opens no data set, so "
         "a missing data file is only found by `run`.\n"
-        "Exit codes: 0 the study is valid; 2 bad command line; 3 the study is not valid (the "
+        "Exit codes: 0 the study is valid; 1 internal error; 2 bad command line; 3 the study is "
+        "not valid (the "
         "message names file:line:column and the key).",
         sweep::inspect::kImagesPerSecond, sweep::inspect::kColourImageCost));
 
@@ -210,7 +214,8 @@ int main(int argc, char** argv) {
         "accuracy of the done ones (percent, three decimals); then every failed unit with "
         "where it ran and its error; then the totals, the training time summed over units, "
         "and the hosts and devices used. Reads the file only.\n"
-        "Exit codes: 0 the file was read; 2 bad command line; 5 it cannot be read (missing, not "
+        "Exit codes: 0 the file was read; 1 internal error; 2 bad command line; 5 it cannot be "
+        "read (missing, not "
         "HDF5, not a sweep result file).");
 
     try {
