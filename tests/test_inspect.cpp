@@ -28,8 +28,8 @@ namespace {
 // Debian's dataset-fashion-mnist; scripts/test installs it.
 const char* const kFashionDir = "/usr/share/datasets/fashion-mnist";
 
-// Round numbers at 10500 images/s: each mnist unit trains 21 x 60000 images in 120 s, each
-// cifar10 unit 6 x 25000 images, which cost 1.4x as much, in 20 s.
+// Round numbers at 14000 images/s: each mnist unit trains 21 x 60000 images in 90 s, each
+// cifar10 unit 6 x 25000 images, which cost 1.4x as much, in 15 s.
 const char* const kCostStudy = R"(study: costs
 defaults: {epochs: 21}
 grids:
@@ -116,11 +116,11 @@ TEST_CASE("inspect: the cost estimate counts epochs x training images per unit",
 
     const auto two = sweep::inspect::estimate_cost(study.units, 2);
     REQUIRE(two.training_images == 6 * 21 * 60000 + 2 * 6 * 25000);
-    REQUIRE(two.worker_seconds == Approx(6 * 120 + 2 * 20));
-    REQUIRE(two.wall_seconds == Approx(3 * 120 + 20));  // the workers alternate
+    REQUIRE(two.worker_seconds == Approx(6 * 90 + 2 * 15));
+    REQUIRE(two.wall_seconds == Approx(3 * 90 + 15));  // the workers alternate
 
     // Three workers take two mnist units each, then two of them one cifar10 unit.
-    REQUIRE(sweep::inspect::estimate_cost(study.units, 3).wall_seconds == Approx(2 * 120 + 20));
+    REQUIRE(sweep::inspect::estimate_cost(study.units, 3).wall_seconds == Approx(2 * 90 + 15));
     REQUIRE(sweep::inspect::estimate_cost({}, 2).wall_seconds == 0);
 }
 

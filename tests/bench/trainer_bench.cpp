@@ -16,6 +16,7 @@
 
 #include "data/data.hpp"
 #include "model/lenet.hpp"
+#include "train/packed.hpp"
 #include "train/train.hpp"
 
 namespace {
@@ -54,7 +55,9 @@ void sleep_until_unix(double start_at) {
 // asks its stop check at every batch boundary, which gives the end of the training part: the
 // last ask comes before the last batch, so that batch is counted at the mean batch time. The
 // rest of the epoch's recorded seconds is the test pass over the test split.
-void bench_train(const std::string& data_dir, int threads, double start_at) {
+// With pack > 1, that many units (seeds 1..pack) train as one pack, as `sweep run --pack`
+// trains them, and the images counted are those of every unit.
+void bench_train(const std::string& data_dir, int threads, double start_at, int pack) {
     sweep::train::set_cpu_threads(threads);
     const sweep::data::Dataset dataset = sweep::data::load_dataset("fashion-mnist", data_dir, 0, 0);
     sweep::train::Device cpu;
@@ -72,7 +75,7 @@ void bench_train(const std::string& data_dir, int threads, double start_at) {
     unit.seed = 1;
 
     std::vector<Clock::time_point> boundaries;
-    const int64_t train_count = dataset.train.images.count;
+    const int64_t train_count = dataset.train.images.count * pack;
     boundaries.reserve(static_cast<size_t>(train_count / kTrainBatch + 2));
     const sweep::train::StopCheck mark = [&boundaries] {
         boundaries.push_back(Clock::now());
@@ -83,7 +86,14 @@ void bench_train(const std::string& data_dir, int threads, double start_at) {
     const double train_start = unix_seconds();
     const double cpu_start = process_cpu_seconds();
     const Clock::time_point start = Clock::now();
-    const sweep::train::UnitResult result = sweep::train::train_unit(unit, prepared, cpu, mark);
+    std::vector<sweep::plan::Unit> units;
+    for (int seed = 1; seed <= pack; ++seed) {
+        units.push_back(unit);
+        units.back().seed = seed;
+    }
+    const sweep::train::UnitResult result =
+        pack == 1 ? sweep::train::train_unit(unit, prepared, cpu, mark)
+                  : sweep::train::train_units_packed(units, prepared, cpu, mark).front().result;
     const Clock::time_point end = Clock::now();
     const double epoch_cpu_seconds = process_cpu_seconds() - cpu_start;
 
@@ -97,7 +107,9 @@ void bench_train(const std::string& data_dir, int threads, double start_at) {
                train_count);
     fmt::print("\"train_seconds\": {:.6f}, \"train_images_per_second\": {:.1f}, ", train_seconds,
                train_count / train_seconds);
-    fmt::print("\"test_images_per_second\": {:.1f}, ", dataset.test.images.count / test_seconds);
+    fmt::print("\"test_images_per_second\": {:.1f}, ",
+               static_cast<double>(dataset.test.images.count * pack) / test_seconds);
+    fmt::print("\"pack\": {}, ", pack);
     fmt::print("\"train_start\": {:.6f}, \"train_end\": {:.6f}, ", train_start,
                train_start + train_seconds);
     fmt::print("\"epoch_seconds\": {:.6f}, \"epoch_cpu_seconds\": {:.6f}, ", epoch.seconds,
@@ -186,13 +198,16 @@ int main(int argc, char** argv) {
     train->add_option("--data-dir", data_dir, "the Fashion-MNIST directory");
     train->add_option("--threads", threads, "intra-op and BLAS threads");
     train->add_option("--start-at", start_at, "Unix time to start training at, after loading");
+    int pack = 1;
+    train->add_option("--pack", pack, "units trained at once as one pack (sweep run --pack)")
+        ->check(CLI::Range(1, 64));
     CLI::App* sgemm = app.add_subcommand("sgemm", "fp32 square matrix multiply rate");
     sgemm->add_option("--threads", threads, "intra-op and BLAS threads");
     sgemm->add_option("--size", size, "matrix side");
     CLI::App* flops = app.add_subcommand("flops", "training FLOPs per image, and how counted");
     CLI11_PARSE(app, argc, argv);
 
-    if (train->parsed()) bench_train(data_dir, threads, start_at);
+    if (train->parsed()) bench_train(data_dir, threads, start_at, pack);
     if (sgemm->parsed()) bench_sgemm(threads, size);
     if (flops->parsed()) print_flops();
     return 0;
