@@ -134,7 +134,7 @@ TEST_CASE("inspect: plan counts units per data set and per setting, with their s
     REQUIRE_THAT(text,
                  Catch::Contains("units per data set\n"
                                  "  dataset  settings  units  training images  worker-hours\n"
-                                 "  mnist           2      6        7,560,000          0.20\n"
+                                 "  mnist           2      6        7,560,000          0.15\n"
                                  "  cifar10         1      2          300,000          0.01\n"));
     REQUIRE_THAT(text,
                  Catch::Contains(
@@ -148,8 +148,8 @@ TEST_CASE("inspect: plan counts units per data set and per setting, with their s
                      "  cifar10  adam       0.001  0      0         0             6     64  25000"
                      "   all      2\n"));
     REQUIRE_THAT(text, Catch::Contains("  training images  7,860,000 "));
-    REQUIRE_THAT(text, Catch::Contains("  worker time      0.21 worker-hours (13 min)\n"));
-    REQUIRE_THAT(text, Catch::Contains("  wall time        6 min with 2 workers (mpirun -n 3)"));
+    REQUIRE_THAT(text, Catch::Contains("  worker time      0.16 worker-hours (10 min)\n"));
+    REQUIRE_THAT(text, Catch::Contains("  wall time        5 min with 2 workers (mpirun -n 3)"));
     REQUIRE_THAT(text, !Catch::Contains(cost_study().units[0].id()));
 }
 
@@ -169,7 +169,7 @@ TEST_CASE("inspect: plan --units lists every unit with its id and seed", "[inspe
                                                    " 0         0             6     64  25000   "
                                                    "all     2\n",
                                                    study.units[7].id())));
-    REQUIRE_THAT(text, Catch::Contains("  wall time        4 min with 3 workers (mpirun -n 4)"));
+    REQUIRE_THAT(text, Catch::Contains("  wall time        3 min with 3 workers (mpirun -n 4)"));
 }
 
 TEST_CASE("inspect: plan counts what its output file holds, or names its other plan", "[inspect]") {
