@@ -215,7 +215,7 @@ TEST_CASE("plan: a study file holds one YAML document", "[plan]") {
     REQUIRE(parse_study(study + "...\n", "ok.yaml").units.size() == 1);
     // a second study after "---" used to be dropped without a word
     REQUIRE_THAT(error_of(study + "---\nstudy: t\n"),
-                 Catch::Contains("bad.yaml:4:1: a study file holds one YAML document"));
+                 Catch::Contains("bad.yaml:3:1: a study file holds one YAML document"));
     REQUIRE_THAT(error_of(study + "--- 3\n"), Catch::Contains("holds one YAML document"));
 }
 

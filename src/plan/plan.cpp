@@ -1,6 +1,7 @@
 #include "plan/plan.hpp"
 
 #include <fmt/format.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -12,6 +13,7 @@
 #include <fstream>
 #include <map>
 #include <regex>
+#include <sstream>
 
 #include "common/error.hpp"
 
@@ -482,20 +484,51 @@ std::string read_file(const std::string& path) {
     return content;
 }
 
+// Records where each YAML document starts and ignores everything else.
+class DocumentStarts : public YAML::EventHandler {
+public:
+    std::vector<YAML::Mark> starts;
+
+    void OnDocumentStart(const YAML::Mark& mark) override { starts.push_back(mark); }
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  const std::string&) override {}
+    void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                         YAML::EmitterStyle::value) override {}
+    void OnSequenceEnd() override {}
+    void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                    YAML::EmitterStyle::value) override {}
+    void OnMapEnd() override {}
+};
+
 // The file's one YAML document. yaml-cpp's Load answers with the first document and drops the
-// rest, so a second study after "---" would be ignored without a word.
+// rest, so a second study after "---" would be ignored without a word. LoadAll is no help: on
+// some malformed input (", a: 1") its parser reports empty documents forever without moving,
+// so at most two documents are asked for, and a second counts only if it starts further on.
 YAML::Node only_document(const Reader& reader, const std::string& yaml_text) {
-    std::vector<YAML::Node> documents;
+    const auto syntax_error = [&](const YAML::ParserException& error) {
+        return ConfigError(fmt::format("{}:{}:{}: YAML syntax error: {}", reader.source(),
+                                       error.mark.line + 1, error.mark.column + 1, error.msg));
+    };
+    YAML::Node root;
+    DocumentStarts documents;
     try {
-        documents = YAML::LoadAll(yaml_text);
+        root = YAML::Load(yaml_text);
+        std::istringstream in(yaml_text);
+        YAML::Parser parser(in);
+        if (parser.HandleNextDocument(documents)) parser.HandleNextDocument(documents);
     } catch (const YAML::ParserException& error) {
-        throw ConfigError(fmt::format("{}:{}:{}: YAML syntax error: {}", reader.source(),
-                                      error.mark.line + 1, error.mark.column + 1, error.msg));
+        throw syntax_error(error);
     }
-    if (documents.size() > 1) {
-        reader.fail(documents[1], "a study file holds one YAML document; a second one starts here");
+    if (documents.starts.size() > 1 && documents.starts[1].pos > documents.starts[0].pos) {
+        const YAML::Mark& second = documents.starts[1];
+        throw ConfigError(
+            fmt::format("{}:{}:{}: a study file holds one YAML document; a second one starts here",
+                        reader.source(), second.line + 1, second.column + 1));
     }
-    return documents.empty() ? YAML::Node() : documents.front();
+    return root;
 }
 
 }  // namespace
