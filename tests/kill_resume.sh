@@ -21,15 +21,6 @@ grid:
 YAML
 
 run() { "$mpiexec" -n 3 "${flags[@]}" "$sweep" run "$scratch/study.yaml" --threads 1 -o "$1"; }
-unit_path() { printf '/unit/%06d' "$1"; }
-
-# True when unit $3 holds the same results in files $1 and $2 (timings aside).
-same_unit() {
-    local name
-    for name in confusion noise_counts predictions scores; do
-        h5diff -q "$1" "$2" "$(unit_path "$3")/$name" "$(unit_path "$3")/$name" || return 1
-    done
-}
 
 echo "== an uninterrupted reference run"
 run "$scratch/reference.h5" > "$scratch/log" 2>&1 || fail "the reference run failed"

@@ -53,17 +53,6 @@ double seconds_since(Clock::time_point start) {
     return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-torch::Device torch_device(const Device& device) {
-    return device.cuda ? torch::Device(torch::kCUDA, static_cast<int16_t>(device.index))
-                       : torch::Device(torch::kCPU);
-}
-
-torch::Tensor label_tensor(const std::vector<uint8_t>& labels, const torch::Device& device) {
-    auto bytes = torch::from_blob(const_cast<uint8_t*>(labels.data()),
-                                  {static_cast<int64_t>(labels.size())}, torch::kUInt8);
-    return bytes.to(torch::kInt64).to(device);
-}
-
 torch::Tensor in_layout(const torch::Tensor& tensor) {
     return tensor.dim() == 4 ? tensor.contiguous(kConvLayout) : tensor.contiguous();
 }
@@ -397,28 +386,6 @@ SlotEvaluation evaluate(const Pack& pack, const PreparedData::Tensors& tensors, 
     SlotEvaluation result{to_slot_totals(loss_sum, correct, count), {}};
     if (keep_logits) result.logits = torch::cat(logits, 1);
     return result;
-}
-
-std::vector<int64_t> confusion_matrix(const std::vector<int16_t>& predictions,
-                                      const std::vector<uint8_t>& truth, int classes) {
-    std::vector<int64_t> matrix(static_cast<size_t>(classes) * classes, 0);
-    for (size_t i = 0; i < predictions.size(); ++i) {
-        ++matrix[static_cast<size_t>(truth[i]) * classes + predictions[i]];
-    }
-    return matrix;
-}
-
-// Predictions, softmax scores and confusion matrix of a slot's final model, as train_unit.
-void record_final_test(const torch::Tensor& logits, const data::Dataset& dataset,
-                       UnitResult& result) {
-    const torch::Tensor probabilities = torch::softmax(logits, 1).contiguous();
-    const torch::Tensor predicted = logits.argmax(1).to(torch::kInt16).contiguous();
-    result.scores.assign(probabilities.data_ptr<float>(),
-                         probabilities.data_ptr<float>() + probabilities.numel());
-    result.predictions.assign(predicted.data_ptr<int16_t>(),
-                              predicted.data_ptr<int16_t>() + predicted.numel());
-    result.confusion =
-        confusion_matrix(result.predictions, dataset.test.labels, dataset.class_count);
 }
 
 // Each unit's label noise and shuffling stream, as train_unit draws them; SGD slots first.

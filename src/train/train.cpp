@@ -30,11 +30,6 @@ double seconds_since(Clock::time_point start) {
     return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-torch::Device torch_device(const Device& device) {
-    return device.cuda ? torch::Device(torch::kCUDA, static_cast<int16_t>(device.index))
-                       : torch::Device(torch::kCPU);
-}
-
 torch::Tensor normalized_images(const data::ImageSet& images, const data::Normalization& norm,
                                 const torch::Device& device) {
     // from_blob does not copy; the clone below owns the bytes before the source may go away.
@@ -44,12 +39,6 @@ torch::Tensor normalized_images(const data::ImageSet& images, const data::Normal
     torch::Tensor scaled = bytes.to(torch::kFloat32).div_(255.0f);
     scaled.sub_(norm.mean).div_(norm.std);
     return scaled.to(device).contiguous();
-}
-
-torch::Tensor label_tensor(const std::vector<uint8_t>& labels, const torch::Device& device) {
-    auto bytes = torch::from_blob(const_cast<uint8_t*>(labels.data()),
-                                  {static_cast<int64_t>(labels.size())}, torch::kUInt8);
-    return bytes.to(torch::kInt64).to(device);
 }
 
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(const plan::Unit& unit,
@@ -147,11 +136,23 @@ std::vector<int64_t> confusion_matrix(const std::vector<int16_t>& predictions,
     return matrix;
 }
 
-// Predictions, softmax scores and confusion matrix of the final model.
-void record_final_test(const Evaluation& evaluation, const data::Dataset& dataset,
+}  // namespace
+
+torch::Device torch_device(const Device& device) {
+    return device.cuda ? torch::Device(torch::kCUDA, static_cast<int16_t>(device.index))
+                       : torch::Device(torch::kCPU);
+}
+
+torch::Tensor label_tensor(const std::vector<uint8_t>& labels, const torch::Device& device) {
+    auto bytes = torch::from_blob(const_cast<uint8_t*>(labels.data()),
+                                  {static_cast<int64_t>(labels.size())}, torch::kUInt8);
+    return bytes.to(torch::kInt64).to(device);
+}
+
+void record_final_test(const torch::Tensor& logits, const data::Dataset& dataset,
                        UnitResult& result) {
-    torch::Tensor probabilities = torch::softmax(evaluation.logits, 1).contiguous();
-    torch::Tensor predicted = evaluation.logits.argmax(1).to(torch::kInt16).contiguous();
+    torch::Tensor probabilities = torch::softmax(logits, 1).contiguous();
+    torch::Tensor predicted = logits.argmax(1).to(torch::kInt16).contiguous();
     result.scores.assign(probabilities.data_ptr<float>(),
                          probabilities.data_ptr<float>() + probabilities.numel());
     result.predictions.assign(predicted.data_ptr<int16_t>(),
@@ -159,8 +160,6 @@ void record_final_test(const Evaluation& evaluation, const data::Dataset& datase
     result.confusion =
         confusion_matrix(result.predictions, dataset.test.labels, dataset.class_count);
 }
-
-}  // namespace
 
 std::string Device::describe() const {
     return cuda ? fmt::format("cuda:{}", index)
@@ -249,7 +248,7 @@ UnitResult train_unit(const plan::Unit& unit, const PreparedData& data, const De
             set_learning_rate(*optimizer, lr);
         }
     }
-    record_final_test(test, dataset, result);
+    record_final_test(test.logits, dataset, result);
     result.seconds = seconds_since(unit_start);
     return result;
 }
