@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -45,5 +46,17 @@ public:
         return dir / name;
     }
 };
+
+// Bytes that look random and do not compress away, the same for the same seed: a cut gzip
+// file made of them is cut inside its data. A linear congruential generator's top bytes.
+inline std::string scrambled_bytes(size_t count, uint32_t seed) {
+    std::string bytes(count, '\0');
+    uint32_t state = seed;
+    for (char& byte : bytes) {
+        state = state * 1664525u + 1013904223u;
+        byte = static_cast<char>(state >> 24);
+    }
+    return bytes;
+}
 
 }  // namespace sweep::testing

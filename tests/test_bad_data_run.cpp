@@ -23,6 +23,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
+using sweep::testing::scrambled_bytes;
 using sweep::testing::Scratch;
 
 // The valid sets: small enough that a control run trains in about a second.
@@ -55,17 +56,6 @@ void write_gzip(const fs::path& path, const std::string& bytes) {
     REQUIRE(written == static_cast<int>(bytes.size()));
 }
 
-// Bytes that do not compress away, so that a cut gzip file is cut inside its data.
-std::string scrambled(size_t count, uint32_t seed) {
-    std::string bytes(count, '\0');
-    uint32_t state = seed;
-    for (char& byte : bytes) {
-        state = state * 1664525u + 1013904223u;
-        byte = static_cast<char>(state >> 24);
-    }
-    return bytes;
-}
-
 // Labels 0 .. 9 in turn; `out_of_range` at `index` when it is not negative.
 std::string labels(uint32_t count, int index = -1, int out_of_range = 0) {
     std::string bytes;
@@ -84,7 +74,7 @@ std::string idx(const std::vector<uint32_t>& dims, const std::string& content) {
 }
 
 std::string idx_images(uint32_t count, uint32_t seed) {
-    return idx({count, kSide, kSide}, scrambled(size_t{count} * kSide * kSide, seed));
+    return idx({count, kSide, kSide}, scrambled_bytes(size_t{count} * kSide * kSide, seed));
 }
 
 // An MNIST directory: the training files gzip-compressed, the test files raw, so that both
@@ -101,7 +91,7 @@ std::string cifar_batch(int records, uint32_t seed) {
     std::string bytes;
     for (int record = 0; record < records; ++record) {
         bytes += static_cast<char>(record % 10);
-        bytes += scrambled(kCifarRecord - 1, seed + static_cast<uint32_t>(record));
+        bytes += scrambled_bytes(kCifarRecord - 1, seed + static_cast<uint32_t>(record));
     }
     return bytes;
 }

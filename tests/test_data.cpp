@@ -24,6 +24,7 @@ namespace data = sweep::data;
 using Catch::Contains;
 using sweep::DataError;
 
+using sweep::testing::scrambled_bytes;
 using sweep::testing::TempDir;
 
 // Sets SWEEP_DATA_DIR (or unsets it, given nullopt) and restores the old value at scope exit.
@@ -84,13 +85,8 @@ void write_gzip(const std::string& path, const std::vector<uint8_t>& bytes) {
 
 // Pixels that do not compress away, so that cutting a gzip file cuts it inside its data.
 std::vector<uint8_t> scrambled_pixels(size_t count, uint32_t seed) {
-    std::vector<uint8_t> pixels(count);
-    uint32_t state = seed;
-    for (uint8_t& pixel : pixels) {
-        state = state * 1664525u + 1013904223u;
-        pixel = static_cast<uint8_t>(state >> 24);
-    }
-    return pixels;
+    const std::string bytes = scrambled_bytes(count, seed);
+    return {bytes.begin(), bytes.end()};
 }
 
 // Labels 0 .. class_count-1 with class c holding base + step * c examples, interleaved.

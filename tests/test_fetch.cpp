@@ -45,6 +45,7 @@ constexpr int kServerStartAttempts = 100;  // connection attempts, kServerStartP
 constexpr auto kServerStartPause = std::chrono::milliseconds(100);
 constexpr int64_t kCifarRecordBytes = 1 + 3 * 32 * 32;
 
+using sweep::testing::scrambled_bytes;
 using sweep::testing::TempDir;
 
 class Socket {
@@ -167,17 +168,6 @@ private:
         WARN("skipped: python3 cannot be started for a local HTTP server");    \
         return;                                                                \
     }
-
-// Bytes that differ from file to file and do not repeat, `count` of them.
-std::string scrambled_bytes(size_t count, uint32_t seed) {
-    std::string bytes(count, '\0');
-    uint32_t state = seed;
-    for (char& byte : bytes) {
-        state = state * 1664525u + 1013904223u;
-        byte = static_cast<char>(state >> 24);
-    }
-    return bytes;
-}
 
 void write_file(const std::string& path, const std::string& bytes) {
     std::ofstream out(path, std::ios::binary);
