@@ -726,10 +726,11 @@ public:
         fd_ = open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
         if (fd_ < 0) {
             const int error = errno;
+            const bool permission = error == EACCES || error == EPERM || error == EROFS;
             throw StoreError(fmt::format(
-                "{}: cannot {} the run's lock file: {}; the result file's directory must be "
-                "writable",
-                path_, access(path_.c_str(), F_OK) == 0 ? "open" : "create", std::strerror(error)));
+                "{}: cannot {} the run's lock file: {}{}", path_,
+                access(path_.c_str(), F_OK) == 0 ? "open" : "create", std::strerror(error),
+                permission ? "; the result file's directory must be writable" : ""));
         }
         if (flock(fd_, LOCK_EX | LOCK_NB) == 0) {
             const std::string owner = fmt::format("pid {} on {}\n", getpid(), host_name());
@@ -872,7 +873,8 @@ int sweep_collectively(const Options& options) {
 
     agree([&] {
         if (rank != 0) return;
-        if (std::filesystem::is_directory(study.output)) {
+        std::error_code not_there;  // a name too long or unreadable is reported further on
+        if (std::filesystem::is_directory(study.output, not_there)) {
             throw StoreError(
                 fmt::format("{}: is a directory; give the result file's name, such as {}/{}.h5",
                             study.output, study.output, study.name));

@@ -644,8 +644,13 @@ RunFile::~RunFile() {
 
 ResultReader::ResultReader(const std::string& path) : path_(path) {
     silence_hdf5_printing();
-    if (!file_exists(path)) throw StoreError(fmt::format("{}: no such file", path));
-    if (std::filesystem::is_directory(path)) {
+    struct stat info {};
+    if (stat(path.c_str(), &info) != 0) {
+        throw StoreError(
+            fmt::format("{}: {}", path, errno == ENOENT ? "no such file" : std::strerror(errno)));
+    }
+    std::error_code not_there;
+    if (std::filesystem::is_directory(path, not_there)) {
         throw StoreError(fmt::format("{}: is a directory, not a result file", path));
     }
     file_ = check(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), path, "H5Fopen");
