@@ -274,3 +274,19 @@ TEST_CASE("inspect: a rerun that skips failed units still exits 7 and says how t
     REQUIRE_THAT(rerun.output, Catch::Contains("1 unit(s) failed in an earlier run and were "
                                                "skipped; rerun with --retry-failed"));
 }
+
+// A 300-character result name used to end run with std::filesystem's own error (exit 1), and
+// status said "no such file".
+TEST_CASE("inspect: a result name too long for the file system is named as such", "[inspect]") {
+    const std::string name = (scratch().dir / (std::string(300, 'x') + ".h5")).string();
+    const fs::path study = scratch().dir / "tiny.yaml";
+    scratch().write("tiny.yaml", kTinyStudy);
+    const Outcome run = sweep_binary("run " + study.string() + " -o " + name, "long-run.log");
+    INFO(run.output);
+    REQUIRE(run.code == sweep::kExitStore);
+    REQUIRE_THAT(run.output, Catch::Contains("File name too long"));
+    const Outcome status = sweep_binary("status " + name, "long-status.log");
+    INFO(status.output);
+    REQUIRE(status.code == sweep::kExitStore);
+    REQUIRE_THAT(status.output, Catch::Contains(".h5: File name too long"));
+}
