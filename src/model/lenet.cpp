@@ -14,6 +14,8 @@ int64_t padding_for(int64_t side) {
                                 " is not supported; expected 28 or 32");
 }
 
+}  // namespace
+
 // The same images in channels-last layout (N, H, W, C in memory). oneDNN, which runs LibTorch's
 // CPU convolutions, then computes in that layout instead of converting to and from its own at
 // every call, and pooling and ReLU follow it. A single plane is channels-last already, but only
@@ -23,8 +25,6 @@ torch::Tensor channels_last(const torch::Tensor& images) {
     const torch::Tensor planes = images.contiguous();
     return planes.as_strided(planes.sizes(), {planes.stride(0), 1, planes.stride(2), 1});
 }
-
-}  // namespace
 
 LeNet5Impl::LeNet5Impl(int64_t channels, int64_t side, int64_t classes) {
     namespace nn = torch::nn;

@@ -24,4 +24,8 @@ private:
 };
 TORCH_MODULE(LeNet5);
 
+// The same images in channels-last layout, with strides that say so even for one channel;
+// the CPU path of LeNet5Impl::forward and the packed trainer feed convolutions with it.
+torch::Tensor channels_last(const torch::Tensor& images);
+
 }  // namespace sweep::model

@@ -20,6 +20,7 @@
 #include <memory>
 #include <optional>
 #include <thread>
+#include <utility>
 
 #include "common/broadcast.hpp"
 #include "common/error.hpp"
@@ -320,9 +321,9 @@ public:
         try {
             const train::PreparedData& data = prepared(unit);
             const Clock::time_point trained = Clock::now();
-            const train::UnitResult result = train::train_unit(unit, data, device_, should_stop);
+            train::UnitResult result = train::train_unit(unit, data, device_, should_stop);
             time_.training += seconds_since(trained);
-            return store_done(index, result, 1);
+            return store_done(index, std::move(result), 1);
         } catch (const Error&) {
             throw;  // data or store trouble is not the unit's fault: stop the sweep
         } catch (const train::UnitInterrupted&) {
@@ -367,9 +368,9 @@ public:
 
         std::vector<Report> reports;
         for (size_t slot = 0; slot < indices.size(); ++slot) {
-            const train::PackedOutcome& outcome = outcomes[slot];
+            train::PackedOutcome& outcome = outcomes[slot];
             reports.push_back(outcome.error.empty()
-                                  ? store_done(indices[slot], outcome.result, pack)
+                                  ? store_done(indices[slot], std::move(outcome.result), pack)
                                   : store_failed(indices[slot], outcome.error,
                                                  seconds_since(start) / pack, pack));
         }

@@ -238,20 +238,12 @@ torch::Tensor forward_slots(const Pack& pack, const torch::Tensor& images) {
     return forward_tail(pack, F::max_pool2d(torch::relu(maps), F::MaxPool2dFuncOptions(2)));
 }
 
-// Images in channels-last layout with strides that say so: for a single plane both layouts
-// hold the same bytes, and only explicit strides make LibTorch pick the channels-last kernels.
-torch::Tensor channels_last(const torch::Tensor& images) {
-    if (images.size(1) > 1) return images.contiguous(kConvLayout);
-    const torch::Tensor planes = images.contiguous();
-    return planes.as_strided(planes.sizes(), {planes.stride(0), 1, planes.stride(2), 1});
-}
-
 // Forward pass of one batch that every slot sees (the test split): the first convolution
 // needs no groups, as each slot's filters read the same input channels.
 torch::Tensor forward_shared(const Pack& pack, const torch::Tensor& images) {
     const auto& p = pack.parameters;
     torch::Tensor maps =
-        F::conv2d(channels_last(images), p[kConv1Weight],
+        F::conv2d(model::channels_last(images), p[kConv1Weight],
                   F::Conv2dFuncOptions().bias(p[kConv1Bias]).padding(pack.padding));
     return forward_tail(pack, F::max_pool2d(torch::relu(maps), F::MaxPool2dFuncOptions(2)));
 }
